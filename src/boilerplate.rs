@@ -1,0 +1,213 @@
+//! Stage 2: boilerplate learning.
+//!
+//! A scraper site wraps every repost in the same header ("Spread the love"), byline, author bio,
+//! copyright line and footer. Two different stories from one site then share a hundred words,
+//! which outweighs a short story and makes them look like copies of each other. Phrases are
+//! never hard-coded here: the boilerplate is learned from the input itself, by the principle that
+//! distinguishes it from a story: **story text recurs across sources, boilerplate recurs within
+//! one source.** A site publishes a given wire story once, but its footer on every page.
+//!
+//! Rules, on whole normalized paragraphs (hashed):
+//! - **per source**: a paragraph that occurs in at least `min_source_docs` different documents of
+//!   one `source` is boilerplate (everywhere, not only in that source);
+//! - **corpus-wide**: a paragraph that occurs in at least `min_corpus_docs` documents is
+//!   boilerplate whatever the sources. This catches boilerplate when records carry no `source`;
+//!   its default scales with the corpus (`max(32, n / 50)` documents) so that a wire story
+//!   syndicated by a few dozen outlets is not mistaken for a footer.
+//!
+//! Repetition *inside* a document (a headline repeated between paragraphs) is not boilerplate:
+//! shingle sets already count each shingle once.
+//!
+//! Quirk: a source that publishes the same paragraph in several different stories (a standing
+//! background paragraph) has it treated as boilerplate. That is the intent: it is not evidence
+//! that two of its stories are the same.
+//!
+//! Cost: O(paragraphs) time and one hash-map entry per distinct (source, paragraph) pair.
+
+use std::collections::{HashMap, HashSet};
+
+use serde::{Deserialize, Serialize};
+
+/// When a recurring paragraph counts as boilerplate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BoilerplateConfig {
+    /// Documents of one source that must share a paragraph; 0 disables the rule.
+    pub min_source_docs: usize,
+    /// Documents of the whole input that must share a paragraph; `None` = automatic
+    /// (`max(32, n / 50)`), `Some(0)` disables the rule.
+    pub min_corpus_docs: Option<usize>,
+}
+
+impl Default for BoilerplateConfig {
+    fn default() -> Self {
+        BoilerplateConfig {
+            min_source_docs: 3,
+            min_corpus_docs: None,
+        }
+    }
+}
+
+impl BoilerplateConfig {
+    /// The corpus-wide threshold in force for `n` documents (`usize::MAX` when disabled).
+    pub fn corpus_threshold(&self, n: usize) -> usize {
+        match self.min_corpus_docs {
+            Some(0) => usize::MAX,
+            Some(t) => t,
+            None => (n / 50).max(32),
+        }
+    }
+}
+
+/// One document as boilerplate learning sees it: its source and its paragraph hashes.
+#[derive(Debug, Clone, Copy)]
+pub struct DocParagraphs<'a> {
+    pub source: Option<&'a str>,
+    /// Hashes of the document's paragraphs, in any order, repeats allowed.
+    pub paragraphs: &'a [u64],
+}
+
+/// The learned set of boilerplate paragraph hashes.
+#[derive(Debug, Clone, Default)]
+pub struct Boilerplate {
+    set: HashSet<u64>,
+}
+
+impl Boilerplate {
+    /// True when the paragraph with this hash is boilerplate.
+    pub fn contains(&self, paragraph_hash: u64) -> bool {
+        self.set.contains(&paragraph_hash)
+    }
+
+    /// Number of distinct boilerplate paragraphs learned.
+    pub fn len(&self) -> usize {
+        self.set.len()
+    }
+
+    /// True when nothing was learned.
+    pub fn is_empty(&self) -> bool {
+        self.set.is_empty()
+    }
+
+    /// A boilerplate set from known hashes (for tests and for indexes that carry one).
+    pub fn from_hashes(hashes: impl IntoIterator<Item = u64>) -> Self {
+        Boilerplate {
+            set: hashes.into_iter().collect(),
+        }
+    }
+
+    /// The hashes, sorted (for persistence and deterministic output).
+    pub fn sorted_hashes(&self) -> Vec<u64> {
+        let mut v: Vec<u64> = self.set.iter().copied().collect();
+        v.sort_unstable();
+        v
+    }
+}
+
+/// Learns boilerplate paragraphs from a corpus. The result depends only on the multiset of
+/// documents, not on their order.
+pub fn learn(docs: &[DocParagraphs<'_>], cfg: &BoilerplateConfig) -> Boilerplate {
+    let corpus_min = cfg.corpus_threshold(docs.len());
+    let mut source_ids: HashMap<&str, u32> = HashMap::new();
+    let mut per_source: HashMap<(u32, u64), u32> = HashMap::new();
+    let mut per_corpus: HashMap<u64, u32> = HashMap::new();
+    let mut seen: Vec<u64> = Vec::new();
+    for d in docs {
+        seen.clear();
+        seen.extend_from_slice(d.paragraphs);
+        seen.sort_unstable();
+        seen.dedup();
+        let sid = d.source.filter(|s| !s.is_empty()).map(|s| {
+            let next = source_ids.len() as u32;
+            *source_ids.entry(s).or_insert(next)
+        });
+        for &h in &seen {
+            if let Some(sid) = sid {
+                if cfg.min_source_docs > 0 {
+                    *per_source.entry((sid, h)).or_insert(0) += 1;
+                }
+            }
+            if corpus_min != usize::MAX {
+                *per_corpus.entry(h).or_insert(0) += 1;
+            }
+        }
+    }
+    let mut set = HashSet::new();
+    if cfg.min_source_docs > 0 {
+        let min = cfg.min_source_docs as u32;
+        set.extend(per_source.iter().filter(|(_, &c)| c >= min).map(|(&(_, h), _)| h));
+    }
+    if corpus_min != usize::MAX {
+        let min = corpus_min.min(u32::MAX as usize) as u32;
+        set.extend(per_corpus.iter().filter(|(_, &c)| c >= min).map(|(&h, _)| h));
+    }
+    Boilerplate { set }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc<'a>(source: Option<&'a str>, paragraphs: &'a [u64]) -> DocParagraphs<'a> {
+        DocParagraphs { source, paragraphs }
+    }
+
+    #[test]
+    fn recurring_within_source_is_boilerplate() {
+        let cfg = BoilerplateConfig::default();
+        let docs = [
+            doc(Some("s"), &[1, 10, 99]),
+            doc(Some("s"), &[1, 20, 99]),
+            doc(Some("s"), &[1, 30, 99, 99]),
+            doc(Some("t"), &[10]),
+            doc(Some("u"), &[10]),
+        ];
+        let b = learn(&docs, &cfg);
+        assert!(b.contains(1) && b.contains(99));
+        // Paragraph 10 recurs in three documents, but of three sources: a syndicated story.
+        assert!(!b.contains(10));
+        assert_eq!(b.len(), 2);
+    }
+
+    #[test]
+    fn repeats_inside_one_document_do_not_count() {
+        let cfg = BoilerplateConfig::default();
+        let docs = [doc(Some("s"), &[5, 5, 5, 5]), doc(Some("s"), &[5])];
+        assert!(learn(&docs, &cfg).is_empty());
+    }
+
+    #[test]
+    fn corpus_rule_without_sources() {
+        let cfg = BoilerplateConfig {
+            min_source_docs: 3,
+            min_corpus_docs: Some(4),
+        };
+        let paras: Vec<[u64; 2]> = (0..4).map(|i| [7, 100 + i]).collect();
+        let docs: Vec<_> = paras.iter().map(|p| doc(None, p)).collect();
+        let b = learn(&docs, &cfg);
+        assert!(b.contains(7));
+        assert!(!b.contains(100));
+        let off = BoilerplateConfig {
+            min_source_docs: 0,
+            min_corpus_docs: Some(0),
+        };
+        assert!(learn(&docs, &off).is_empty());
+    }
+
+    #[test]
+    fn automatic_corpus_threshold_scales() {
+        let cfg = BoilerplateConfig::default();
+        assert_eq!(cfg.corpus_threshold(10), 32);
+        assert_eq!(cfg.corpus_threshold(100_000), 2_000);
+    }
+
+    #[test]
+    fn order_does_not_matter() {
+        let cfg = BoilerplateConfig::default();
+        let a = [1u64, 2];
+        let b = [1u64, 3];
+        let c = [1u64, 4];
+        let fwd = learn(&[doc(Some("s"), &a), doc(Some("s"), &b), doc(Some("s"), &c)], &cfg);
+        let rev = learn(&[doc(Some("s"), &c), doc(Some("s"), &b), doc(Some("s"), &a)], &cfg);
+        assert_eq!(fwd.sorted_hashes(), rev.sorted_hashes());
+    }
+}

@@ -1,0 +1,264 @@
+//! The command line: clap types, converted once into the library's [`wiredup::pipeline::Config`]
+//! and [`wiredup::io::ReadOptions`]. Nothing below this layer sees clap.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use wiredup::boilerplate::BoilerplateConfig;
+use wiredup::cluster::ClusterConfig;
+use wiredup::io::ReadOptions;
+use wiredup::lsh::LshParams;
+use wiredup::minhash::MinHashConfig;
+use wiredup::output::Format;
+use wiredup::pipeline::{Banding, Config};
+use wiredup::shingle::{ShingleConfig, ShingleKind};
+use wiredup::verify::VerifyConfig;
+
+/// Find copies of the same news story: wire copy republished by outlets and scraped reposts.
+#[derive(Debug, Parser)]
+#[command(name = "wiredup", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Group documents into clusters of copies of the same story.
+    Cluster {
+        #[command(flatten)]
+        input: InputArgs,
+        #[command(flatten)]
+        detect: DetectArgs,
+        /// Output shape: clusters (one line per cluster of 2+), assignments (one line per
+        /// document) or pairs (one line per verified pair).
+        #[arg(long, value_enum, default_value_t = OutFormat::Clusters)]
+        format: OutFormat,
+        /// Write to this file (atomically) instead of standard output.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Write the input records keeping one per story (the representative).
+    Dedup {
+        #[command(flatten)]
+        input: InputArgs,
+        #[command(flatten)]
+        detect: DetectArgs,
+        /// Write to this file (atomically); `-` for standard output.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Keep every record and add `dup_of` and `similarity` to the duplicates.
+        #[arg(long)]
+        annotate: bool,
+    },
+    /// Compare two documents: similarity, containment both ways, and what each adds.
+    Compare {
+        /// First document: a file (.txt, .html, or JSONL with one record), or an id when
+        /// --input is given.
+        a: String,
+        /// Second document, as the first.
+        b: String,
+        /// Look A and B up by id in these inputs (boilerplate is then learned from them).
+        #[arg(long = "input", value_name = "INPUT")]
+        inputs: Vec<String>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        read: ReadArgs,
+        #[command(flatten)]
+        detect: DetectArgs,
+    },
+    /// Score a predicted clustering against labels: pairwise precision, recall, F1 and ARI.
+    Eval {
+        /// Predictions: `wiredup cluster` output, in any --format but pairs.
+        #[arg(long)]
+        pred: PathBuf,
+        /// Labels: JSON lines `{"id": ..., "cluster": ...}`.
+        #[arg(long)]
+        labels: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutFormat {
+    Clusters,
+    Assignments,
+    Pairs,
+}
+
+impl From<OutFormat> for Format {
+    fn from(f: OutFormat) -> Self {
+        match f {
+            OutFormat::Clusters => Format::Clusters,
+            OutFormat::Assignments => Format::Assignments,
+            OutFormat::Pairs => Format::Pairs,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ShingleArg {
+    Words,
+    Chars,
+}
+
+/// Inputs and how to read them.
+#[derive(Debug, Args)]
+pub struct InputArgs {
+    /// Input files: JSONL (.jsonl, .jsonl.gz, .jsonl.zst), .txt/.html files, directories of them,
+    /// or `-` for JSONL on standard input.
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<String>,
+    #[command(flatten)]
+    pub read: ReadArgs,
+}
+
+/// How records are read.
+#[derive(Debug, Args)]
+pub struct ReadArgs {
+    /// JSON field holding the document id.
+    #[arg(long, default_value = "id")]
+    pub id_field: String,
+    /// JSON field holding the document text.
+    #[arg(long, default_value = "text")]
+    pub text_field: String,
+    /// Skip malformed records (reported in the summary) instead of stopping at the first one.
+    #[arg(long)]
+    pub skip_bad: bool,
+    /// Largest accepted document text in bytes; longer ones are malformed records.
+    #[arg(long, default_value_t = 16 * 1024 * 1024)]
+    pub max_doc_bytes: usize,
+}
+
+/// Detection options. The defaults are the tuned configuration.
+#[derive(Debug, Args)]
+pub struct DetectArgs {
+    /// Copy threshold: the share of the longer document's story text that two documents must
+    /// share.
+    #[arg(long, default_value_t = 0.4)]
+    pub threshold: f64,
+    /// Containment threshold: a document with at least this share of its story text inside
+    /// another is a copy of it (truncated copies, excerpts).
+    #[arg(long, default_value_t = 0.8)]
+    pub containment: f64,
+    /// Shingle unit: words, or characters for unsegmented or OCR-damaged text.
+    #[arg(long, value_enum, default_value_t = ShingleArg::Words)]
+    pub shingle: ShingleArg,
+    /// Shingle length in words (or characters with --shingle chars; default 5 then).
+    #[arg(short = 'k', long)]
+    pub k: Option<usize>,
+    /// MinHash signature length.
+    #[arg(long, default_value_t = 128)]
+    pub num_perm: usize,
+    /// Seed of the MinHash hash functions.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Jaccard threshold the LSH bands are tuned for (default: derived from --threshold).
+    #[arg(long)]
+    pub lsh_threshold: Option<f64>,
+    /// Number of LSH bands, set by hand (with --rows).
+    #[arg(long, requires = "rows")]
+    pub bands: Option<usize>,
+    /// Rows per LSH band, set by hand (with --bands).
+    #[arg(long, requires = "bands")]
+    pub rows: Option<usize>,
+    /// A paragraph found in at least this many documents of one source is boilerplate (0: off).
+    #[arg(long, default_value_t = 3)]
+    pub boilerplate_per_source: usize,
+    /// A paragraph found in at least this many documents is boilerplate (default: max(32, n/50); 0: off).
+    #[arg(long)]
+    pub boilerplate_docs: Option<usize>,
+    /// Use plain connected components instead of the guarded clustering.
+    #[arg(long)]
+    pub no_guard: bool,
+    /// Worker threads (default: all cores). Output does not depend on it.
+    #[arg(long, short = 'j')]
+    pub threads: Option<usize>,
+    /// No summary or progress on standard error.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+impl ReadArgs {
+    pub fn to_options(&self, keep_records: bool) -> ReadOptions {
+        ReadOptions {
+            id_field: self.id_field.clone(),
+            text_field: self.text_field.clone(),
+            skip_bad: self.skip_bad,
+            keep_records,
+            max_doc_bytes: self.max_doc_bytes,
+        }
+    }
+}
+
+impl DetectArgs {
+    /// Converts the flags into the library configuration, checking ranges.
+    pub fn to_config(&self) -> anyhow::Result<Config> {
+        let unit = |name: &str, v: f64| -> anyhow::Result<f64> {
+            if (0.0..=1.0).contains(&v) {
+                Ok(v)
+            } else {
+                anyhow::bail!("--{name} must be between 0 and 1, got {v}")
+            }
+        };
+        let kind = match self.shingle {
+            ShingleArg::Words => ShingleKind::Words,
+            ShingleArg::Chars => ShingleKind::Chars,
+        };
+        let k = self.k.unwrap_or(match kind {
+            ShingleKind::Words => ShingleConfig::default().k,
+            ShingleKind::Chars => 5,
+        });
+        if k == 0 {
+            anyhow::bail!("-k must be at least 1");
+        }
+        if self.num_perm == 0 || self.num_perm > 4096 {
+            anyhow::bail!("--num-perm must be between 1 and 4096, got {}", self.num_perm);
+        }
+        let banding = match (self.bands, self.rows) {
+            (Some(b), Some(r)) => {
+                if b == 0 || r == 0 || b * r > self.num_perm {
+                    anyhow::bail!(
+                        "--bands x --rows must be at least 1 and at most --num-perm ({}), got {b} x {r}",
+                        self.num_perm
+                    );
+                }
+                Banding::Manual(LshParams::fixed(b, r))
+            }
+            _ => Banding::Auto {
+                jaccard: self.lsh_threshold.map(|t| unit("lsh-threshold", t)).transpose()?,
+            },
+        };
+        Ok(Config {
+            shingle: ShingleConfig {
+                kind,
+                k,
+                ..ShingleConfig::default()
+            },
+            minhash: MinHashConfig {
+                num_perm: self.num_perm,
+                seed: self.seed,
+            },
+            banding,
+            boilerplate: BoilerplateConfig {
+                min_source_docs: self.boilerplate_per_source,
+                min_corpus_docs: self.boilerplate_docs,
+            },
+            verify: VerifyConfig {
+                threshold: unit("threshold", self.threshold)?,
+                containment: unit("containment", self.containment)?,
+                ..VerifyConfig::default()
+            },
+            cluster: ClusterConfig {
+                guard: !self.no_guard,
+                ..ClusterConfig::default()
+            },
+            ..Config::default()
+        })
+    }
+}

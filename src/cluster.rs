@@ -1,0 +1,252 @@
+//! Stage 7: clustering verified pairs into stories, and choosing each story's representative.
+//!
+//! Plain connected components chain: if a digest page contains two different stories, or one
+//! wrong pair slips through, components glue whole stories together, and one widely quoted
+//! paragraph can grow a cluster of hundreds. Here components are grown by a **guarded
+//! union-find**:
+//!
+//! 1. Verified pairs are taken strongest first (similarity, then containment, then indices, so
+//!    the order is total and the result deterministic).
+//! 2. Each cluster keeps a *core*: its `core_size` documents with the most shingles (ties to the
+//!    lower index), the ones most likely to hold the whole story.
+//! 3. Two clusters merge only if more than half of the pairs between their cores are *linked*
+//!    (a relaxed copy test supplied by the caller). A singleton joining a singleton is the
+//!    verified pair itself; a document joining a story must resemble the story's core, not just
+//!    one member of it.
+//!
+//! The representative of a cluster is its original: the earliest `published` time when members
+//! carry one, else the longest clean text (most shingles), then the lowest input position.
+//!
+//! Invariants (tested): every document is in exactly one cluster; the partition depends on the
+//! set of pairs, not on their order or the thread count; without the guard it equals connected
+//! components.
+//!
+//! Cost: O(pairs log pairs) for the sort, plus at most `core_size²` link tests per merge attempt.
+
+use crate::verify::PairScore;
+
+/// Clustering parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ClusterConfig {
+    /// Check cores before merging clusters (see module docs); off = connected components.
+    pub guard: bool,
+    /// Core size per cluster.
+    pub core_size: usize,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        ClusterConfig {
+            guard: true,
+            core_size: 4,
+        }
+    }
+}
+
+struct UnionFind {
+    parent: Vec<u32>,
+}
+
+impl UnionFind {
+    fn new(n: usize) -> Self {
+        UnionFind {
+            parent: (0..n as u32).collect(),
+        }
+    }
+
+    fn find(&mut self, mut x: u32) -> u32 {
+        while self.parent[x as usize] != x {
+            let p = self.parent[x as usize];
+            self.parent[x as usize] = self.parent[p as usize];
+            x = p;
+        }
+        x
+    }
+}
+
+/// Orders pairs strongest first, with a total order for determinism.
+pub fn sort_pairs(pairs: &mut [PairScore]) {
+    pairs.sort_by(|x, y| {
+        // Compare the ratios exactly (cross-multiplied integers), not as floats.
+        let sim = |p: &PairScore| (p.intersection as u64, p.size_a.max(p.size_b) as u64);
+        let con = |p: &PairScore| (p.intersection as u64, p.size_a.min(p.size_b).max(1) as u64);
+        let cmp_ratio = |(n1, d1): (u64, u64), (n2, d2): (u64, u64)| (n2 * d1.max(1)).cmp(&(n1 * d2.max(1)));
+        cmp_ratio(sim(x), sim(y))
+            .then(cmp_ratio(con(x), con(y)))
+            .then(x.a.cmp(&y.a))
+            .then(x.b.cmp(&y.b))
+    });
+}
+
+/// Clusters `n` documents from verified `pairs`. `sizes[i]` is document i's shingle count;
+/// `linked(x, y)` is the relaxed copy test used by the guard. Returns for each document the
+/// lowest document index of its cluster.
+pub fn cluster(
+    n: usize,
+    pairs: &[PairScore],
+    sizes: &[u32],
+    cfg: &ClusterConfig,
+    linked: impl Fn(u32, u32) -> bool,
+) -> Vec<u32> {
+    let mut order: Vec<PairScore> = pairs.to_vec();
+    sort_pairs(&mut order);
+    let mut uf = UnionFind::new(n);
+    let mut cores: Vec<Vec<u32>> = (0..n as u32).map(|i| vec![i]).collect();
+    let rank = |i: u32| (std::cmp::Reverse(sizes.get(i as usize).copied().unwrap_or(0)), i);
+    for p in &order {
+        let (ra, rb) = (uf.find(p.a), uf.find(p.b));
+        if ra == rb {
+            continue;
+        }
+        if cfg.guard && !(cores[ra as usize].len() == 1 && cores[rb as usize].len() == 1) {
+            let (ca, cb) = (&cores[ra as usize], &cores[rb as usize]);
+            let mut yes = 0usize;
+            let mut total = 0usize;
+            for &x in ca {
+                for &y in cb {
+                    total += 1;
+                    if linked(x, y) {
+                        yes += 1;
+                    }
+                }
+            }
+            if 2 * yes <= total {
+                continue;
+            }
+        }
+        // Union: the lower root wins, so labels do not depend on pair order.
+        let (keep, gone) = if ra < rb { (ra, rb) } else { (rb, ra) };
+        uf.parent[gone as usize] = keep;
+        let moved = std::mem::take(&mut cores[gone as usize]);
+        let core = &mut cores[keep as usize];
+        core.extend(moved);
+        core.sort_by_key(|&i| rank(i));
+        core.truncate(cfg.core_size.max(1));
+    }
+    // Each root is the lowest index of its cluster: unions keep the lower root, by induction.
+    (0..n as u32).map(|i| uf.find(i)).collect()
+}
+
+/// What the representative choice looks at for one document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RepKey {
+    /// Publication time in seconds since the Unix epoch, if known.
+    pub published: Option<i64>,
+    /// Length of the clean text (shingles after boilerplate removal).
+    pub length: u32,
+}
+
+/// The representative (original) among `members`: earliest publication time (documents with a
+/// time before those without), then the longest clean text, then the lowest index.
+pub fn representative(members: &[u32], keys: &[RepKey]) -> Option<u32> {
+    members.iter().copied().min_by_key(|&i| {
+        let k = keys[i as usize];
+        (
+            k.published.is_none(),
+            k.published.unwrap_or(i64::MAX),
+            std::cmp::Reverse(k.length),
+            i,
+        )
+    })
+}
+
+/// Groups documents by cluster label: clusters in order of their lowest member, members in
+/// input order.
+pub fn groups(labels: &[u32]) -> Vec<Vec<u32>> {
+    let mut slot = vec![u32::MAX; labels.len()];
+    let mut out: Vec<Vec<u32>> = Vec::new();
+    for (i, &l) in labels.iter().enumerate() {
+        let l = l as usize;
+        if slot[l] == u32::MAX {
+            slot[l] = out.len() as u32;
+            out.push(Vec::new());
+        }
+        out[slot[l] as usize].push(i as u32);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn pair(a: u32, b: u32, inter: u32, sa: u32, sb: u32) -> PairScore {
+        PairScore {
+            a,
+            b,
+            intersection: inter,
+            size_a: sa,
+            size_b: sb,
+        }
+    }
+
+    #[test]
+    fn unguarded_is_connected_components() {
+        let cfg = ClusterConfig {
+            guard: false,
+            core_size: 4,
+        };
+        let pairs = [pair(0, 1, 10, 10, 10), pair(1, 2, 5, 10, 10), pair(3, 4, 9, 10, 10)];
+        let labels = cluster(6, &pairs, &[10; 6], &cfg, |_, _| false);
+        assert_eq!(labels, vec![0, 0, 0, 3, 3, 5]);
+        assert_eq!(groups(&labels), vec![vec![0, 1, 2], vec![3, 4], vec![5]]);
+    }
+
+    #[test]
+    fn guard_stops_a_digest_from_chaining_two_stories() {
+        // Doc 0 is a digest containing story 1 and story 2; 1 and 2 are unrelated.
+        let pairs = [pair(0, 1, 50, 100, 50), pair(0, 2, 50, 100, 50)];
+        let linked = |x: u32, y: u32| (x == 0) || (y == 0);
+        let labels = cluster(3, &pairs, &[100, 50, 50], &ClusterConfig::default(), linked);
+        assert_ne!(labels[1], labels[2]);
+        assert_eq!(labels[0], labels[1]);
+    }
+
+    #[test]
+    fn guard_keeps_real_stories_together() {
+        // Four copies of one story, all mutually linked.
+        let pairs = [pair(0, 1, 9, 10, 10), pair(2, 3, 9, 10, 10), pair(1, 2, 8, 10, 10)];
+        let labels = cluster(4, &pairs, &[10; 4], &ClusterConfig::default(), |_, _| true);
+        assert_eq!(labels, vec![0; 4]);
+    }
+
+    #[test]
+    fn representative_prefers_earliest_then_longest() {
+        let keys = [
+            RepKey { published: None, length: 500 },
+            RepKey { published: Some(200), length: 10 },
+            RepKey { published: Some(100), length: 10 },
+            RepKey { published: Some(100), length: 20 },
+        ];
+        assert_eq!(representative(&[0, 1, 2, 3], &keys), Some(3));
+        assert_eq!(representative(&[0, 1], &keys), Some(1));
+        let undated = [RepKey { published: None, length: 5 }, RepKey { published: None, length: 5 }];
+        assert_eq!(representative(&[1, 0], &undated), Some(0));
+        assert_eq!(representative(&[], &undated), None);
+    }
+
+    proptest! {
+        #[test]
+        fn partition_is_independent_of_pair_order(
+            raw in proptest::collection::vec((0u32..12, 0u32..12, 1u32..10), 0..30),
+            guard in any::<bool>(),
+        ) {
+            let pairs: Vec<PairScore> = raw.iter().filter(|(a, b, _)| a != b)
+                .map(|&(a, b, i)| pair(a.min(b), a.max(b), i, 10, 10)).collect();
+            let cfg = ClusterConfig { guard, core_size: 3 };
+            let linked = |x: u32, y: u32| (x + y) % 3 != 0;
+            let sizes: Vec<u32> = (0..12).map(|i| 5 + i % 4).collect();
+            let fwd = cluster(12, &pairs, &sizes, &cfg, linked);
+            let mut rev = pairs.clone();
+            rev.reverse();
+            let back = cluster(12, &rev, &sizes, &cfg, linked);
+            prop_assert_eq!(&fwd, &back);
+            // Every label is the lowest index of its cluster.
+            for (i, &l) in fwd.iter().enumerate() {
+                prop_assert!(l as usize <= i);
+                prop_assert_eq!(fwd[l as usize], l);
+            }
+        }
+    }
+}

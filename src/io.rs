@@ -1,0 +1,1604 @@
+//! Reading input documents.
+//!
+//! # Input kinds
+//!
+//! [`read_inputs`] takes a list of inputs (paths as strings) and reads them in
+//! the order given. The kind of each input is chosen from its path:
+//!
+//! | input                              | read as                                         |
+//! |------------------------------------|-------------------------------------------------|
+//! | `-`                                | JSONL from standard input (uncompressed)        |
+//! | a directory                        | walked recursively, see below                   |
+//! | `*.txt`, `*.html`, `*.htm`         | one document: the whole file                    |
+//! | `*.gz`                             | gzip-compressed JSONL (concatenated members ok) |
+//! | `*.zst`                            | zstd-compressed JSONL (concatenated frames ok)  |
+//! | anything else                      | JSONL                                           |
+//!
+//! Suffixes are matched ASCII-case-insensitively (`A.TXT` is a text file).
+//!
+//! A **directory** is walked recursively. Inside it only files ending in
+//! `.txt`, `.html`, `.htm` (one document each), `.jsonl`, `.jsonl.gz` and
+//! `.jsonl.zst` (JSONL) are read; everything else is ignored silently. Files
+//! are read in order of their path relative to the directory, compared
+//! component by component (so the order does not depend on the file system).
+//! Symbolic links to files are followed; symbolic links to directories are
+//! not (this rules out cycles). The id of a whole-file document found in a
+//! directory is its path relative to the directory, with `/` separators
+//! (file names that are not valid UTF-8 are converted lossily). The display
+//! name ([`Origin::file`]) of a file inside a directory is the directory as
+//! given, a `/`, and the relative path, e.g. `corpus/2024/a.txt`.
+//!
+//! A whole-file document given directly on the command line has the path as
+//! given for both its id and its display name. Whole-file documents have line
+//! 0 in their [`Origin`], no `source`/`published`, and no `record`. A leading
+//! UTF-8 byte order mark is dropped from the text.
+//!
+//! # JSONL
+//!
+//! One JSON object per line, lines separated by `\n` (a `\r` before it is
+//! dropped too). Lines that contain only ASCII whitespace are ignored (they are
+//! not documents, but they do count for line numbers). A UTF-8 byte order mark
+//! at the start of the stream is ignored. Per record:
+//!
+//! * the id field (`ReadOptions::id_field`, default `"id"`) must be a string
+//!   or an integer; an integer is converted to its decimal string. It must be
+//!   non-empty and at most [`MAX_ID_BYTES`] bytes;
+//! * the text field (`ReadOptions::text_field`, default `"text"`) must be a
+//!   string of at most `ReadOptions::max_doc_bytes` bytes (UTF-8). An empty
+//!   text is *not* an error: the document is kept;
+//! * `source` and `published` are taken when they are strings (`published` is
+//!   kept verbatim, not parsed) and ignored otherwise;
+//! * all other fields are skipped without being stored. If a key occurs more
+//!   than once in an object, the last occurrence wins.
+//!
+//! A record that breaks any of these rules is a **bad record**: a line that is
+//! not valid UTF-8, not valid JSON, not an object, lacks the id or the text,
+//! has them of the wrong type, is too long, or repeats an id already read
+//! (from any input, including whole-file documents). Without
+//! `ReadOptions::skip_bad` the first bad record ends reading with
+//! [`ReadError::BadRecord`]; with it, each bad record is recorded in
+//! [`Corpus::skipped`] (with the same message) and reading goes on. For a
+//! duplicate id, the *first* document is kept and the later ones are bad.
+//!
+//! Line numbers are 1-based and count every `\n`-terminated line, including
+//! blank ones. Byte positions in "invalid UTF-8 at byte N" messages are 0-based
+//! offsets from the start of the line (or of the file, for whole-file
+//! documents). JSON error columns are `serde_json`'s 1-based columns.
+//!
+//! # Failures that are not bad records
+//!
+//! I/O errors (missing file, unreadable directory, ...) are returned as
+//! [`ReadError::Io`]. A gzip or zstd stream that is truncated or corrupt
+//! (including a zstd content checksum mismatch) is returned as
+//! [`ReadError::Decompress`], **even with `skip_bad`**: the rest of the stream
+//! cannot be trusted, and the documents decoded before the damage are left in
+//! the partially filled corpus, which `read_inputs` drops because it returns
+//! the error. A 0-byte `.gz`/`.zst` file is such an error too (even an empty
+//! payload has a header). Giving `-` more than once is [`ReadError::StdinRepeated`] (checked
+//! before anything is read).
+//!
+//! # Cost
+//!
+//! Time is linear in the uncompressed input size: each line is UTF-8 checked
+//! once and parsed once by a streaming deserializer that only materializes
+//! the id, text, `source` and `published` fields. Memory is the documents kept
+//! (their text, plus the whole record line when `keep_records` is set), an id
+//! index (`HashMap<String, Origin>`, one entry per document), and one
+//! reusable line buffer. Files are never read whole, except whole-file
+//! documents, which are read up to `max_doc_bytes` (+ BOM) and no further.
+//! A single JSONL line is kept in memory only up to [`line_limit`] bytes
+//! (`8 * max_doc_bytes + 1 MiB`, enough for a text at the limit written with
+//! `\uXXXX` escapes); a longer line is consumed without being stored and is a
+//! bad record. Directory listings are collected and sorted before any file is
+//! read (memory proportional to the number of entries).
+
+use std::collections::HashMap;
+use std::fmt;
+use std::fs::{self, File};
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+/// Default for [`ReadOptions::max_doc_bytes`]: 16 MiB.
+pub const DEFAULT_MAX_DOC_BYTES: usize = 16 * 1024 * 1024;
+
+/// Longest id accepted, in bytes (UTF-8).
+pub const MAX_ID_BYTES: usize = 1024;
+
+/// Capacity of the buffered readers used on files, stdin and decoders.
+const READ_BUF_BYTES: usize = 256 * 1024;
+
+/// The UTF-8 byte order mark.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Where a document came from, for error messages and output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    /// Display name: the path as given, `-` for stdin, or for a file found in
+    /// a directory, the directory as given joined with the relative path.
+    pub file: String,
+    /// 1-based line for JSONL, 0 for whole files.
+    pub line: u64,
+}
+
+impl Origin {
+    /// Makes an origin.
+    pub fn new(file: impl Into<String>, line: u64) -> Self {
+        Origin {
+            file: file.into(),
+            line,
+        }
+    }
+}
+
+impl fmt::Display for Origin {
+    /// `file:line`, or just `file` when the line is 0 (whole-file documents).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt_location(f, &self.file, self.line)
+    }
+}
+
+fn fmt_location(f: &mut fmt::Formatter<'_>, file: &str, line: u64) -> fmt::Result {
+    if line == 0 {
+        write!(f, "{file}")
+    } else {
+        write!(f, "{file}:{line}")
+    }
+}
+
+/// `file:line`, or `file` for line 0 (used by [`ReadError`]'s messages).
+fn location(file: &str, line: &u64) -> String {
+    if *line == 0 {
+        file.to_owned()
+    } else {
+        format!("{file}:{line}")
+    }
+}
+
+/// One input document.
+#[derive(Debug, Clone)]
+pub struct Document {
+    pub id: String,
+    pub text: String,
+    /// The `source` field, if present and a string.
+    pub source: Option<String>,
+    /// The `published` field, if present and a string (kept verbatim).
+    pub published: Option<String>,
+    pub origin: Origin,
+    /// The original JSON record line (exact text of the line, without the
+    /// line terminator and without a leading byte order mark) when
+    /// [`ReadOptions::keep_records`] is set and the input is JSONL; for
+    /// `.txt`/`.html` files, `None`.
+    pub record: Option<String>,
+}
+
+/// How to read inputs.
+#[derive(Debug, Clone)]
+pub struct ReadOptions {
+    /// Name of the id field in JSONL records (default `"id"`).
+    pub id_field: String,
+    /// Name of the text field in JSONL records (default `"text"`).
+    pub text_field: String,
+    /// Skip malformed records (recorded in [`Corpus::skipped`]) instead of
+    /// failing on the first one.
+    pub skip_bad: bool,
+    /// Keep each JSONL record's line in [`Document::record`].
+    pub keep_records: bool,
+    /// Texts longer than this many bytes are bad records (default 16 MiB).
+    pub max_doc_bytes: usize,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions {
+            id_field: "id".to_owned(),
+            text_field: "text".to_owned(),
+            skip_bad: false,
+            keep_records: false,
+            max_doc_bytes: DEFAULT_MAX_DOC_BYTES,
+        }
+    }
+}
+
+/// A bad record that was skipped because [`ReadOptions::skip_bad`] was set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    pub origin: Origin,
+    pub reason: String,
+}
+
+impl fmt::Display for Skipped {
+    /// `file:line: reason` (or `file: reason` for whole files), the same text
+    /// the corresponding [`ReadError::BadRecord`] would have shown.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.origin, self.reason)
+    }
+}
+
+/// Everything read from the inputs.
+#[derive(Debug, Default)]
+pub struct Corpus {
+    /// Documents in input order.
+    pub docs: Vec<Document>,
+    /// Bad records skipped (only with [`ReadOptions::skip_bad`]), in order.
+    pub skipped: Vec<Skipped>,
+    /// Total uncompressed bytes of input consumed (including line
+    /// terminators, blank lines and bad records).
+    pub bytes_read: u64,
+}
+
+/// Why reading the inputs failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// Opening or reading an input failed.
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: io::Error,
+    },
+    /// A malformed record (see the module docs); `line` is 0 for whole files,
+    /// in which case the message reads `file: message`.
+    #[error("{}: {message}", location(.file, .line))]
+    BadRecord {
+        file: String,
+        line: u64,
+        message: String,
+    },
+    /// A gzip or zstd stream is truncated or corrupt. Returned even with
+    /// `skip_bad`.
+    #[error("{path}: {format} stream is truncated or corrupt: {source}")]
+    Decompress {
+        path: String,
+        /// `"gzip"` or `"zstd"`.
+        format: &'static str,
+        #[source]
+        source: io::Error,
+    },
+    /// `-` was given more than once; standard input can only be read once.
+    #[error("\"-\" (standard input) was given more than once")]
+    StdinRepeated,
+}
+
+/// How a JSONL stream is encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Codec {
+    Plain,
+    Gzip,
+    Zstd,
+}
+
+/// What to do with one file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// The whole file is one document.
+    Whole,
+    Jsonl(Codec),
+}
+
+fn ends_with_ci(name: &str, suffix: &str) -> bool {
+    name.len() >= suffix.len()
+        && name
+            .as_bytes()
+            .get(name.len() - suffix.len()..)
+            .is_some_and(|tail| tail.eq_ignore_ascii_case(suffix.as_bytes()))
+}
+
+fn is_whole_file_name(name: &str) -> bool {
+    [".txt", ".html", ".htm"]
+        .iter()
+        .any(|s| ends_with_ci(name, s))
+}
+
+/// Kind of an input named directly (not found in a directory).
+fn kind_of_input(name: &str) -> Kind {
+    if is_whole_file_name(name) {
+        Kind::Whole
+    } else if ends_with_ci(name, ".gz") {
+        Kind::Jsonl(Codec::Gzip)
+    } else if ends_with_ci(name, ".zst") {
+        Kind::Jsonl(Codec::Zstd)
+    } else {
+        Kind::Jsonl(Codec::Plain)
+    }
+}
+
+/// Kind of a file found while walking a directory; `None` means "ignore".
+fn kind_in_dir(name: &str) -> Option<Kind> {
+    if is_whole_file_name(name) {
+        Some(Kind::Whole)
+    } else if ends_with_ci(name, ".jsonl") {
+        Some(Kind::Jsonl(Codec::Plain))
+    } else if ends_with_ci(name, ".jsonl.gz") {
+        Some(Kind::Jsonl(Codec::Gzip))
+    } else if ends_with_ci(name, ".jsonl.zst") {
+        Some(Kind::Jsonl(Codec::Zstd))
+    } else {
+        None
+    }
+}
+
+/// The longest JSONL line (without its terminator) kept in memory for the
+/// given options: `8 * max_doc_bytes + 1 MiB`, saturating. A text at the
+/// limit needs at most 6 bytes per byte when written with `\u00XX` escapes;
+/// the rest leaves room for the id and other fields. Longer lines are bad
+/// records.
+#[must_use]
+pub fn line_limit(opts: &ReadOptions) -> usize {
+    opts.max_doc_bytes
+        .saturating_mul(8)
+        .saturating_add(1024 * 1024)
+}
+
+/// Reads every input in order. `inputs` are paths as strings; `-` means
+/// stdin (read once). See the module docs for the formats and rules.
+///
+/// # Errors
+///
+/// [`ReadError::Io`] when an input cannot be opened or read,
+/// [`ReadError::Decompress`] for a damaged gzip/zstd stream,
+/// [`ReadError::BadRecord`] for the first bad record unless
+/// `opts.skip_bad`, and [`ReadError::StdinRepeated`] when `-` appears twice.
+pub fn read_inputs(inputs: &[String], opts: &ReadOptions) -> Result<Corpus, ReadError> {
+    let mut out = Corpus::default();
+    let mut seen: HashMap<String, Origin> = HashMap::new();
+    // Checked before reading anything, so nothing is read in vain.
+    if inputs.iter().filter(|i| i.as_str() == "-").count() > 1 {
+        return Err(ReadError::StdinRepeated);
+    }
+    for input in inputs {
+        if input == "-" {
+            let stdin = io::stdin();
+            let reader = BufReader::with_capacity(READ_BUF_BYTES, stdin.lock());
+            read_jsonl_inner(reader, "-", Codec::Plain, opts, &mut out, &mut seen)?;
+            continue;
+        }
+        let path = Path::new(input);
+        let meta = fs::metadata(path).map_err(|e| io_error(input, e))?;
+        if meta.is_dir() {
+            read_dir_input(path, input, opts, &mut out, &mut seen)?;
+        } else {
+            let kind = kind_of_input(input);
+            read_file(path, input, input, kind, opts, &mut out, &mut seen)?;
+        }
+    }
+    Ok(out)
+}
+
+/// Reads JSONL from any reader (used for stdin and tests); `name` is the
+/// display name for errors and [`Origin::file`]. Documents and skipped
+/// records are appended to `out`, and `out.bytes_read` grows by the bytes
+/// consumed. Ids already in `out.docs` count as seen for the duplicate check
+/// (this costs one pass over `out.docs` per call). Read errors are reported
+/// as [`ReadError::Io`].
+///
+/// # Errors
+///
+/// [`ReadError::Io`] when reading fails, [`ReadError::BadRecord`] for the
+/// first bad record unless `opts.skip_bad`. On error, what was read before
+/// stays in `out`.
+pub fn read_jsonl<R: BufRead>(
+    reader: R,
+    name: &str,
+    opts: &ReadOptions,
+    out: &mut Corpus,
+) -> Result<(), ReadError> {
+    let mut seen: HashMap<String, Origin> = HashMap::with_capacity(out.docs.len());
+    for doc in &out.docs {
+        seen.entry(doc.id.clone())
+            .or_insert_with(|| doc.origin.clone());
+    }
+    read_jsonl_inner(reader, name, Codec::Plain, opts, out, &mut seen)
+}
+
+fn io_error(path: &str, source: io::Error) -> ReadError {
+    ReadError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// Maps an error from reading a (possibly decompressed) stream.
+fn stream_error(codec: Codec, name: &str, e: io::Error) -> ReadError {
+    let format = match codec {
+        Codec::Plain => return io_error(name, e),
+        Codec::Gzip => "gzip",
+        Codec::Zstd => "zstd",
+    };
+    match e.kind() {
+        // What the decoders report for bad or missing data. Anything else
+        // (permission denied, ...) comes from the file underneath.
+        io::ErrorKind::InvalidData
+        | io::ErrorKind::InvalidInput
+        | io::ErrorKind::UnexpectedEof
+        | io::ErrorKind::Other => ReadError::Decompress {
+            path: name.to_owned(),
+            format,
+            source: e,
+        },
+        _ => io_error(name, e),
+    }
+}
+
+/// Records a bad record: an error, or an entry in `out.skipped`.
+fn reject(
+    opts: &ReadOptions,
+    out: &mut Corpus,
+    file: &str,
+    line: u64,
+    message: String,
+) -> Result<(), ReadError> {
+    if opts.skip_bad {
+        out.skipped.push(Skipped {
+            origin: Origin::new(file, line),
+            reason: message,
+        });
+        Ok(())
+    } else {
+        Err(ReadError::BadRecord {
+            file: file.to_owned(),
+            line,
+            message,
+        })
+    }
+}
+
+/// Adds a well-formed document unless its id was seen before.
+fn accept(
+    doc: Document,
+    opts: &ReadOptions,
+    out: &mut Corpus,
+    seen: &mut HashMap<String, Origin>,
+) -> Result<(), ReadError> {
+    if let Some(first) = seen.get(&doc.id) {
+        let message = format!("duplicate id {:?} (first seen at {first})", doc.id);
+        return reject(opts, out, &doc.origin.file, doc.origin.line, message);
+    }
+    seen.insert(doc.id.clone(), doc.origin.clone());
+    out.docs.push(doc);
+    Ok(())
+}
+
+/// Reads one file of a known kind.
+fn read_file(
+    path: &Path,
+    display: &str,
+    whole_id: &str,
+    kind: Kind,
+    opts: &ReadOptions,
+    out: &mut Corpus,
+    seen: &mut HashMap<String, Origin>,
+) -> Result<(), ReadError> {
+    match kind {
+        Kind::Whole => read_whole_file(path, display, whole_id, opts, out, seen),
+        Kind::Jsonl(codec) => {
+            let file = File::open(path).map_err(|e| io_error(display, e))?;
+            let file = BufReader::with_capacity(READ_BUF_BYTES, file);
+            match codec {
+                Codec::Plain => read_jsonl_inner(file, display, codec, opts, out, seen),
+                Codec::Gzip => {
+                    let dec = flate2::bufread::MultiGzDecoder::new(file);
+                    let reader = BufReader::with_capacity(READ_BUF_BYTES, dec);
+                    read_jsonl_inner(reader, display, codec, opts, out, seen)
+                }
+                Codec::Zstd => {
+                    let dec = ZstdReader::new(file);
+                    let reader = BufReader::with_capacity(READ_BUF_BYTES, dec);
+                    read_jsonl_inner(reader, display, codec, opts, out, seen)
+                }
+            }
+        }
+    }
+}
+
+/// Reads a `.txt`/`.html`/`.htm` file as one document.
+fn read_whole_file(
+    path: &Path,
+    display: &str,
+    id: &str,
+    opts: &ReadOptions,
+    out: &mut Corpus,
+    seen: &mut HashMap<String, Origin>,
+) -> Result<(), ReadError> {
+    let file = File::open(path).map_err(|e| io_error(display, e))?;
+    // Read at most max_doc_bytes + BOM + 1 bytes: enough to tell "too long".
+    let limit = opts.max_doc_bytes.saturating_add(BOM.len());
+    let take = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
+    let mut bytes = Vec::new();
+    (&file)
+        .take(take)
+        .read_to_end(&mut bytes)
+        .map_err(|e| io_error(display, e))?;
+    out.bytes_read = out
+        .bytes_read
+        .saturating_add(u64::try_from(bytes.len()).unwrap_or(u64::MAX));
+
+    let bom_len = if bytes.starts_with(BOM) { BOM.len() } else { 0 };
+    if bytes.len() - bom_len > opts.max_doc_bytes {
+        let size = file
+            .metadata()
+            .ok()
+            .map(|m| m.len())
+            .filter(|&n| n > u64::try_from(opts.max_doc_bytes).unwrap_or(u64::MAX));
+        let message = match size {
+            Some(n) => format!(
+                "text is {n} bytes, over the limit of {} (--max-doc-bytes)",
+                opts.max_doc_bytes
+            ),
+            None => format!(
+                "text is over the limit of {} bytes (--max-doc-bytes)",
+                opts.max_doc_bytes
+            ),
+        };
+        return reject(opts, out, display, 0, message);
+    }
+    if bom_len > 0 {
+        bytes.drain(..bom_len);
+    }
+    let text = match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to() + bom_len;
+            return reject(opts, out, display, 0, format!("invalid UTF-8 at byte {at}"));
+        }
+    };
+    let doc = Document {
+        id: id.to_owned(),
+        text,
+        source: None,
+        published: None,
+        origin: Origin::new(display, 0),
+        record: None,
+    };
+    accept(doc, opts, out, seen)
+}
+
+/// Walks a directory and reads the files in it (see the module docs).
+fn read_dir_input(
+    root: &Path,
+    display_root: &str,
+    opts: &ReadOptions,
+    out: &mut Corpus,
+    seen: &mut HashMap<String, Origin>,
+) -> Result<(), ReadError> {
+    let files = list_dir(root, display_root)?;
+    let prefix = display_root.trim_end_matches('/');
+    for (rel, kind) in files {
+        let rel_str = rel_to_string(&rel);
+        let display = format!("{prefix}/{rel_str}");
+        read_file(&root.join(&rel), &display, &rel_str, kind, opts, out, seen)?;
+    }
+    Ok(())
+}
+
+/// `a/b/c.txt` with `/` separators, whatever the platform.
+fn rel_to_string(rel: &Path) -> String {
+    let mut s = String::new();
+    for comp in rel.components() {
+        if !s.is_empty() {
+            s.push('/');
+        }
+        s.push_str(&comp.as_os_str().to_string_lossy());
+    }
+    s
+}
+
+/// All readable files under `root` (relative paths), sorted component-wise.
+/// Iterative, so deep trees cannot overflow the stack.
+fn list_dir(root: &Path, display_root: &str) -> Result<Vec<(PathBuf, Kind)>, ReadError> {
+    let prefix = display_root.trim_end_matches('/');
+    let shown = |rel: &Path| {
+        if rel.as_os_str().is_empty() {
+            display_root.to_owned()
+        } else {
+            format!("{prefix}/{}", rel_to_string(rel))
+        }
+    };
+    let mut files = Vec::new();
+    let mut pending = vec![PathBuf::new()];
+    while let Some(rel_dir) = pending.pop() {
+        let dir = root.join(&rel_dir);
+        let entries = fs::read_dir(&dir).map_err(|e| io_error(&shown(&rel_dir), e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| io_error(&shown(&rel_dir), e))?;
+            let rel = rel_dir.join(entry.file_name());
+            let file_type = entry.file_type().map_err(|e| io_error(&shown(&rel), e))?;
+            let is_dir = if file_type.is_symlink() {
+                // Follow links to files, never into directories (no cycles).
+                // A dangling link is treated as a file and fails when opened.
+                if fs::metadata(entry.path()).is_ok_and(|m| m.is_dir()) {
+                    continue;
+                }
+                false
+            } else {
+                file_type.is_dir()
+            };
+            if is_dir {
+                pending.push(rel);
+            } else if let Some(kind) = kind_in_dir(&entry.file_name().to_string_lossy()) {
+                files.push((rel, kind));
+            }
+        }
+    }
+    files.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(files)
+}
+
+/// One line read by [`read_line_capped`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct LineInfo {
+    /// Bytes consumed from the reader, terminator included.
+    consumed: usize,
+    /// The line was longer than the cap; `buf` holds only its start.
+    overflow: bool,
+    /// The line ended with `\n` (rather than at the end of the stream).
+    terminated: bool,
+}
+
+/// Reads one line through `\n` (or to EOF) into `buf`, storing at most
+/// `cap` bytes of it plus the terminator; the rest of an over-long line is
+/// consumed and dropped. Returns `None` at EOF.
+fn read_line_capped<R: BufRead>(
+    reader: &mut R,
+    buf: &mut Vec<u8>,
+    cap: usize,
+) -> io::Result<Option<LineInfo>> {
+    let mut consumed = 0usize;
+    let mut overflow = false;
+    let mut terminated = false;
+    loop {
+        let available = match reader.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            break;
+        }
+        let (chunk_len, done) = match available.iter().position(|&b| b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (available.len(), false),
+        };
+        let chunk = &available[..chunk_len];
+        // Room for `cap` content bytes plus one terminator byte.
+        let room = cap.saturating_add(1).saturating_sub(buf.len());
+        if chunk.len() <= room {
+            buf.extend_from_slice(chunk);
+        } else {
+            buf.extend_from_slice(&chunk[..room]);
+            overflow = true;
+        }
+        consumed = consumed.saturating_add(chunk_len);
+        reader.consume(chunk_len);
+        if done {
+            terminated = true;
+            break;
+        }
+    }
+    if consumed == 0 {
+        return Ok(None);
+    }
+    // Content of cap + 1 bytes with no terminator fits in `buf` but is still
+    // over the cap.
+    let content_len = consumed - usize::from(terminated);
+    if content_len > cap {
+        overflow = true;
+    }
+    Ok(Some(LineInfo {
+        consumed,
+        overflow,
+        terminated,
+    }))
+}
+
+/// The JSONL reader shared by every input kind.
+fn read_jsonl_inner<R: BufRead>(
+    mut reader: R,
+    name: &str,
+    codec: Codec,
+    opts: &ReadOptions,
+    out: &mut Corpus,
+    seen: &mut HashMap<String, Origin>,
+) -> Result<(), ReadError> {
+    let cap = line_limit(opts);
+    let mut buf: Vec<u8> = Vec::new();
+    let mut line_no: u64 = 0;
+    loop {
+        buf.clear();
+        let info = match read_line_capped(&mut reader, &mut buf, cap) {
+            Ok(Some(info)) => info,
+            Ok(None) => break,
+            Err(e) => return Err(stream_error(codec, name, e)),
+        };
+        line_no += 1;
+        out.bytes_read = out
+            .bytes_read
+            .saturating_add(u64::try_from(info.consumed).unwrap_or(u64::MAX));
+
+        if info.overflow {
+            let len = info.consumed - usize::from(info.terminated);
+            let message = format!(
+                "line is {len} bytes, over the limit of {cap} (8 x --max-doc-bytes + 1 MiB)"
+            );
+            reject(opts, out, name, line_no, message)?;
+            continue;
+        }
+
+        let mut line: &[u8] = &buf;
+        if let Some(rest) = line.strip_suffix(b"\n") {
+            line = rest;
+        }
+        if let Some(rest) = line.strip_suffix(b"\r") {
+            line = rest;
+        }
+        let mut bom_len = 0;
+        if line_no == 1 {
+            if let Some(rest) = line.strip_prefix(BOM) {
+                line = rest;
+                bom_len = BOM.len();
+            }
+        }
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let text = match std::str::from_utf8(line) {
+            Ok(text) => text,
+            Err(e) => {
+                let at = e.valid_up_to() + bom_len;
+                reject(
+                    opts,
+                    out,
+                    name,
+                    line_no,
+                    format!("invalid UTF-8 at byte {at}"),
+                )?;
+                continue;
+            }
+        };
+        match parse_record(text, opts) {
+            Ok(rec) => {
+                let doc = Document {
+                    id: rec.id,
+                    text: rec.text,
+                    source: rec.source,
+                    published: rec.published,
+                    origin: Origin::new(name, line_no),
+                    record: opts.keep_records.then(|| text.to_owned()),
+                };
+                accept(doc, opts, out, seen)?;
+            }
+            Err(message) => reject(opts, out, name, line_no, message)?,
+        }
+    }
+    Ok(())
+}
+
+/// The fields of a well-formed record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Record {
+    id: String,
+    text: String,
+    source: Option<String>,
+    published: Option<String>,
+}
+
+/// Parses and checks one JSONL line (already UTF-8, without terminator or
+/// BOM). The error is the bad-record message.
+fn parse_record(line: &str, opts: &ReadOptions) -> Result<Record, String> {
+    let mut de = serde_json::Deserializer::from_str(line);
+    let seed = RecordSeed {
+        id_field: &opts.id_field,
+        text_field: &opts.text_field,
+    };
+    let parsed = seed.deserialize(&mut de).map_err(json_message)?;
+    de.end().map_err(json_message)?;
+    let fields = match parsed {
+        Parsed::Object(fields) => fields,
+        Parsed::NotObject(kind) => {
+            return Err(format!("record is not a JSON object (found {kind})"));
+        }
+    };
+
+    let id = match fields.id {
+        None => return Err(format!("missing field {:?}", opts.id_field)),
+        Some(FieldValue::Str(s) | FieldValue::Int(s)) => s,
+        Some(FieldValue::Other(kind)) => {
+            return Err(format!(
+                "field {:?} must be a string or integer, found {kind}",
+                opts.id_field
+            ));
+        }
+    };
+    if id.is_empty() {
+        return Err(format!("field {:?} is empty", opts.id_field));
+    }
+    if id.len() > MAX_ID_BYTES {
+        return Err(format!(
+            "id is {} bytes, over the limit of {MAX_ID_BYTES}",
+            id.len()
+        ));
+    }
+
+    let text = match fields.text {
+        None => return Err(format!("missing field {:?}", opts.text_field)),
+        Some(FieldValue::Str(s)) => s,
+        Some(FieldValue::Int(_)) => {
+            return Err(format!(
+                "field {:?} must be a string, found integer",
+                opts.text_field
+            ));
+        }
+        Some(FieldValue::Other(kind)) => {
+            return Err(format!(
+                "field {:?} must be a string, found {kind}",
+                opts.text_field
+            ));
+        }
+    };
+    if text.len() > opts.max_doc_bytes {
+        return Err(format!(
+            "text is {} bytes, over the limit of {} (--max-doc-bytes)",
+            text.len(),
+            opts.max_doc_bytes
+        ));
+    }
+
+    let string_only = |v: Option<FieldValue>| match v {
+        Some(FieldValue::Str(s)) => Some(s),
+        _ => None,
+    };
+    Ok(Record {
+        id,
+        text,
+        source: string_only(fields.source),
+        published: string_only(fields.published),
+    })
+}
+
+/// `invalid JSON: <serde_json message> at column N`.
+fn json_message(e: serde_json::Error) -> String {
+    let full = e.to_string();
+    let suffix = format!(" at line {} column {}", e.line(), e.column());
+    match full.strip_suffix(&suffix) {
+        Some(msg) if e.line() != 0 => format!("invalid JSON: {msg} at column {}", e.column()),
+        _ => format!("invalid JSON: {full}"),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Streaming extraction of the interesting fields.
+
+const ROLE_ID: u8 = 1;
+const ROLE_TEXT: u8 = 2;
+const ROLE_SOURCE: u8 = 4;
+const ROLE_PUBLISHED: u8 = 8;
+
+/// A field value, reduced to what the checks need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum FieldValue {
+    Str(String),
+    /// An integer, as its decimal string.
+    Int(String),
+    /// Any other JSON value; the name of its type, for messages.
+    Other(&'static str),
+}
+
+impl<'de> de::Deserialize<'de> for FieldValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(FieldValueVisitor)
+    }
+}
+
+struct FieldValueVisitor;
+
+impl<'de> Visitor<'de> for FieldValueVisitor {
+    type Value = FieldValue;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<FieldValue, E> {
+        Ok(FieldValue::Str(v.to_owned()))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<FieldValue, E> {
+        Ok(FieldValue::Str(v))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<FieldValue, E> {
+        Ok(FieldValue::Int(v.to_string()))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<FieldValue, E> {
+        Ok(FieldValue::Int(v.to_string()))
+    }
+    fn visit_i128<E: de::Error>(self, v: i128) -> Result<FieldValue, E> {
+        Ok(FieldValue::Int(v.to_string()))
+    }
+    fn visit_u128<E: de::Error>(self, v: u128) -> Result<FieldValue, E> {
+        Ok(FieldValue::Int(v.to_string()))
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<FieldValue, E> {
+        Ok(FieldValue::Other("non-integer number"))
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<FieldValue, E> {
+        Ok(FieldValue::Other("boolean"))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<FieldValue, E> {
+        Ok(FieldValue::Other("null"))
+    }
+    fn visit_none<E: de::Error>(self) -> Result<FieldValue, E> {
+        Ok(FieldValue::Other("null"))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<FieldValue, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(FieldValue::Other("array"))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<FieldValue, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(FieldValue::Other("object"))
+    }
+}
+
+/// Classifies an object key into roles (a bit set; 0 = not interesting).
+struct KeySeed<'a> {
+    id_field: &'a str,
+    text_field: &'a str,
+}
+
+impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
+    type Value = u8;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<u8, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed<'_> {
+    type Value = u8;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object key")
+    }
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<u8, E> {
+        let mut roles = 0;
+        if key == self.id_field {
+            roles |= ROLE_ID;
+        }
+        if key == self.text_field {
+            roles |= ROLE_TEXT;
+        }
+        if key == "source" {
+            roles |= ROLE_SOURCE;
+        }
+        if key == "published" {
+            roles |= ROLE_PUBLISHED;
+        }
+        Ok(roles)
+    }
+}
+
+#[derive(Debug, Default)]
+struct Fields {
+    id: Option<FieldValue>,
+    text: Option<FieldValue>,
+    source: Option<FieldValue>,
+    published: Option<FieldValue>,
+}
+
+#[derive(Debug)]
+enum Parsed {
+    Object(Fields),
+    /// The record is valid JSON but not an object; the name of its type.
+    NotObject(&'static str),
+}
+
+struct RecordSeed<'a> {
+    id_field: &'a str,
+    text_field: &'a str,
+}
+
+impl<'de> DeserializeSeed<'de> for RecordSeed<'_> {
+    type Value = Parsed;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Parsed, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RecordSeed<'_> {
+    type Value = Parsed;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Parsed, A::Error> {
+        let mut fields = Fields::default();
+        let key_seed = || KeySeed {
+            id_field: self.id_field,
+            text_field: self.text_field,
+        };
+        while let Some(roles) = map.next_key_seed(key_seed())? {
+            if roles == 0 {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            }
+            let value: FieldValue = map.next_value()?;
+            // A key can have several roles (e.g. --id-field source).
+            let slots = [
+                (ROLE_ID, &mut fields.id),
+                (ROLE_TEXT, &mut fields.text),
+                (ROLE_SOURCE, &mut fields.source),
+                (ROLE_PUBLISHED, &mut fields.published),
+            ];
+            let mut value = Some(value);
+            let last = slots
+                .iter()
+                .rposition(|(role, _)| roles & role != 0)
+                .unwrap_or(0);
+            for (i, (role, slot)) in slots.into_iter().enumerate() {
+                if roles & role != 0 {
+                    *slot = if i == last {
+                        value.take()
+                    } else {
+                        value.clone()
+                    };
+                }
+            }
+        }
+        Ok(Parsed::Object(fields))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Parsed, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Parsed::NotObject("array"))
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Parsed, E> {
+        Ok(Parsed::NotObject("string"))
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Parsed, E> {
+        Ok(Parsed::NotObject("number"))
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Parsed, E> {
+        Ok(Parsed::NotObject("number"))
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Parsed, E> {
+        Ok(Parsed::NotObject("number"))
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Parsed, E> {
+        Ok(Parsed::NotObject("boolean"))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Parsed, E> {
+        Ok(Parsed::NotObject("null"))
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Parsed, E> {
+        Ok(Parsed::NotObject("null"))
+    }
+}
+
+// ---------------------------------------------------------------------------
+// zstd
+
+/// A streaming zstd decoder over any number of concatenated frames
+/// (skippable frames are skipped), checking content checksums when present.
+/// `ruzstd::decoding::StreamingDecoder` stops after the first frame.
+struct ZstdReader<R: BufRead> {
+    source: R,
+    decoder: ruzstd::decoding::FrameDecoder,
+    in_frame: bool,
+    /// Whether any frame (skippable ones included) has been seen; an input
+    /// with none (a 0-byte file) is an error, as it is for gzip.
+    any_frame: bool,
+}
+
+impl<R: BufRead> ZstdReader<R> {
+    fn new(source: R) -> Self {
+        ZstdReader {
+            source,
+            decoder: ruzstd::decoding::FrameDecoder::new(),
+            in_frame: false,
+            any_frame: false,
+        }
+    }
+
+    /// Starts the next frame. `Ok(false)` at the clean end of the stream.
+    fn next_frame(&mut self) -> io::Result<bool> {
+        use ruzstd::decoding::errors::{FrameDecoderError, ReadFrameHeaderError};
+        loop {
+            let at_end = loop {
+                match self.source.fill_buf() {
+                    Ok(b) => break b.is_empty(),
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
+                }
+            };
+            if at_end {
+                if !self.any_frame {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "empty input, no zstd frame",
+                    ));
+                }
+                return Ok(false);
+            }
+            self.any_frame = true;
+            match self.decoder.reset(&mut self.source) {
+                Ok(()) => {
+                    self.in_frame = true;
+                    return Ok(true);
+                }
+                Err(FrameDecoderError::ReadFrameHeaderError(ReadFrameHeaderError::SkipFrame {
+                    length,
+                    ..
+                })) => {
+                    let want = u64::from(length);
+                    let skipped = io::copy(&mut (&mut self.source).take(want), &mut io::sink())?;
+                    if skipped != want {
+                        return Err(io::Error::new(
+                            io::ErrorKind::UnexpectedEof,
+                            "skippable frame is truncated",
+                        ));
+                    }
+                }
+                Err(e) => return Err(io::Error::new(io::ErrorKind::InvalidData, e)),
+            }
+        }
+    }
+
+    /// Called when the current frame is fully drained.
+    fn finish_frame(&mut self) -> io::Result<()> {
+        self.in_frame = false;
+        if let (Some(stored), Some(computed)) = (
+            self.decoder.get_checksum_from_data(),
+            self.decoder.get_calculated_checksum(),
+        ) {
+            if stored != computed {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!(
+                        "content checksum mismatch (stored {stored:08x}, computed {computed:08x})"
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<R: BufRead> Read for ZstdReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        use ruzstd::decoding::BlockDecodingStrategy;
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            if !self.in_frame && !self.next_frame()? {
+                return Ok(0);
+            }
+            while self.decoder.can_collect() < buf.len() && !self.decoder.is_finished() {
+                let want = buf.len() - self.decoder.can_collect();
+                self.decoder
+                    .decode_blocks(&mut self.source, BlockDecodingStrategy::UptoBytes(want))
+                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+            }
+            let n = self.decoder.read(buf)?;
+            if n > 0 {
+                return Ok(n);
+            }
+            if self.decoder.is_finished() && self.decoder.can_collect() == 0 {
+                self.finish_frame()?;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts() -> ReadOptions {
+        ReadOptions::default()
+    }
+
+    fn parse(line: &str) -> Result<Record, String> {
+        parse_record(line, &opts())
+    }
+
+    fn read_str(input: &[u8], opts: &ReadOptions) -> Result<Corpus, ReadError> {
+        let mut out = Corpus::default();
+        read_jsonl(input, "t.jsonl", opts, &mut out)?;
+        Ok(out)
+    }
+
+    #[test]
+    fn parses_basic_record() {
+        let r = parse(r#"{"id":"a","text":"hello","source":"AP","published":"2024-01-02T03:04:05Z","x":[1,{"y":2}]}"#)
+            .unwrap();
+        assert_eq!(r.id, "a");
+        assert_eq!(r.text, "hello");
+        assert_eq!(r.source.as_deref(), Some("AP"));
+        assert_eq!(r.published.as_deref(), Some("2024-01-02T03:04:05Z"));
+    }
+
+    #[test]
+    fn integer_ids_become_decimal_strings() {
+        assert_eq!(parse(r#"{"id":42,"text":"x"}"#).unwrap().id, "42");
+        assert_eq!(parse(r#"{"id":-7,"text":"x"}"#).unwrap().id, "-7");
+        assert_eq!(
+            parse(r#"{"id":18446744073709551615,"text":"x"}"#)
+                .unwrap()
+                .id,
+            "18446744073709551615"
+        );
+    }
+
+    #[test]
+    fn wrong_types_are_reported() {
+        assert_eq!(
+            parse(r#"{"id":[1],"text":"x"}"#).unwrap_err(),
+            r#"field "id" must be a string or integer, found array"#
+        );
+        assert_eq!(
+            parse(r#"{"id":1.5,"text":"x"}"#).unwrap_err(),
+            r#"field "id" must be a string or integer, found non-integer number"#
+        );
+        assert_eq!(
+            parse(r#"{"id":null,"text":"x"}"#).unwrap_err(),
+            r#"field "id" must be a string or integer, found null"#
+        );
+        assert_eq!(
+            parse(r#"{"id":"a","text":5}"#).unwrap_err(),
+            r#"field "text" must be a string, found integer"#
+        );
+        assert_eq!(
+            parse(r#"{"id":"a","text":{"a":1}}"#).unwrap_err(),
+            r#"field "text" must be a string, found object"#
+        );
+        assert_eq!(
+            parse(r#"{"id":"a","text":true}"#).unwrap_err(),
+            r#"field "text" must be a string, found boolean"#
+        );
+    }
+
+    #[test]
+    fn missing_fields_are_reported() {
+        assert_eq!(
+            parse(r#"{"text":"x"}"#).unwrap_err(),
+            r#"missing field "id""#
+        );
+        assert_eq!(
+            parse(r#"{"id":"a"}"#).unwrap_err(),
+            r#"missing field "text""#
+        );
+        let o = ReadOptions {
+            id_field: "url".into(),
+            text_field: "body".into(),
+            ..ReadOptions::default()
+        };
+        assert_eq!(
+            parse_record(r#"{"id":"a","text":"b"}"#, &o).unwrap_err(),
+            r#"missing field "url""#
+        );
+        let r = parse_record(r#"{"url":"u","body":"b","text":7}"#, &o).unwrap();
+        assert_eq!((r.id.as_str(), r.text.as_str()), ("u", "b"));
+    }
+
+    #[test]
+    fn non_objects_and_invalid_json() {
+        assert_eq!(
+            parse("[1,2]").unwrap_err(),
+            "record is not a JSON object (found array)"
+        );
+        assert_eq!(
+            parse("\"s\"").unwrap_err(),
+            "record is not a JSON object (found string)"
+        );
+        assert_eq!(
+            parse("null").unwrap_err(),
+            "record is not a JSON object (found null)"
+        );
+        assert_eq!(
+            parse(r#"{"id":}"#).unwrap_err(),
+            "invalid JSON: expected value at column 7"
+        );
+        assert!(parse(r#"{"id":"a","text":"b"} x"#)
+            .unwrap_err()
+            .starts_with("invalid JSON: trailing characters at column"));
+        assert!(parse(r#"{"id":"a","text":"b""#)
+            .unwrap_err()
+            .starts_with("invalid JSON: EOF while parsing an object"));
+    }
+
+    #[test]
+    fn optional_fields_of_other_types_are_ignored() {
+        let r = parse(r#"{"id":"a","text":"b","source":1,"published":null}"#).unwrap();
+        assert_eq!(r.source, None);
+        assert_eq!(r.published, None);
+    }
+
+    #[test]
+    fn escapes_and_unicode_in_text() {
+        let r = parse(r#"{"id":"\u00e9","text":"a\nb\u2028\ud83d\ude00"}"#).unwrap();
+        assert_eq!(r.id, "é");
+        assert_eq!(r.text, "a\nb\u{2028}😀");
+    }
+
+    #[test]
+    fn last_duplicate_key_wins_and_keys_may_share_roles() {
+        assert_eq!(parse(r#"{"id":"a","id":"b","text":""}"#).unwrap().id, "b");
+        let o = ReadOptions {
+            id_field: "source".into(),
+            ..ReadOptions::default()
+        };
+        let r = parse_record(r#"{"source":"s1","text":"t"}"#, &o).unwrap();
+        assert_eq!(r.id, "s1");
+        assert_eq!(r.source.as_deref(), Some("s1"));
+    }
+
+    #[test]
+    fn limits() {
+        let o = ReadOptions {
+            max_doc_bytes: 4,
+            ..ReadOptions::default()
+        };
+        assert!(parse_record(r#"{"id":"a","text":"abcd"}"#, &o).is_ok());
+        assert_eq!(
+            parse_record(r#"{"id":"a","text":"abcde"}"#, &o).unwrap_err(),
+            "text is 5 bytes, over the limit of 4 (--max-doc-bytes)"
+        );
+        let long_id = "x".repeat(MAX_ID_BYTES + 1);
+        assert_eq!(
+            parse(&format!(r#"{{"id":"{long_id}","text":""}}"#)).unwrap_err(),
+            "id is 1025 bytes, over the limit of 1024"
+        );
+        let ok_id = "x".repeat(MAX_ID_BYTES);
+        assert!(parse(&format!(r#"{{"id":"{ok_id}","text":""}}"#)).is_ok());
+        assert_eq!(
+            parse(r#"{"id":"","text":""}"#).unwrap_err(),
+            r#"field "id" is empty"#
+        );
+    }
+
+    #[test]
+    fn empty_text_is_kept() {
+        assert_eq!(parse(r#"{"id":"a","text":""}"#).unwrap().text, "");
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        // serde_json skips ignored values without recursion.
+        let nest = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+        let deep = format!(r#"{{"id":"a","text":"","x":{}}}"#, nest(100_000));
+        assert!(parse(&deep).is_ok());
+        let deep = format!(r#"{{"id":{},"text":""}}"#, nest(100_000));
+        assert_eq!(
+            parse(&deep).unwrap_err(),
+            r#"field "id" must be a string or integer, found array"#
+        );
+        assert_eq!(
+            parse(&nest(100_000)).unwrap_err(),
+            "record is not a JSON object (found array)"
+        );
+        let unclosed = "[".repeat(100_000);
+        assert!(parse(&unclosed).unwrap_err().starts_with("invalid JSON: "));
+    }
+
+    #[test]
+    fn blank_lines_crlf_bom_and_line_numbers() {
+        let input = b"\xEF\xBB\xBF{\"id\":\"a\",\"text\":\"1\"}\r\n\r\n   \t\n{\"id\":\"b\",\"text\":\"2\"}";
+        let o = ReadOptions {
+            keep_records: true,
+            ..ReadOptions::default()
+        };
+        let c = read_str(input, &o).unwrap();
+        assert_eq!(c.docs.len(), 2);
+        assert_eq!(c.docs[0].origin, Origin::new("t.jsonl", 1));
+        assert_eq!(
+            c.docs[0].record.as_deref(),
+            Some(r#"{"id":"a","text":"1"}"#)
+        );
+        assert_eq!(c.docs[1].origin, Origin::new("t.jsonl", 4));
+        assert_eq!(
+            c.docs[1].record.as_deref(),
+            Some(r#"{"id":"b","text":"2"}"#)
+        );
+        assert_eq!(c.bytes_read, input.len() as u64);
+    }
+
+    #[test]
+    fn bom_only_at_start() {
+        let input = b"{\"id\":\"a\",\"text\":\"1\"}\n\xEF\xBB\xBF{\"id\":\"b\",\"text\":\"2\"}\n";
+        let e = read_str(input, &opts()).unwrap_err().to_string();
+        assert!(e.starts_with("t.jsonl:2: invalid JSON"), "{e}");
+    }
+
+    #[test]
+    fn invalid_utf8_reports_offset() {
+        let input = b"{\"id\":\"a\",\"text\":\"\xff\"}\n";
+        let e = read_str(input, &opts()).unwrap_err();
+        assert_eq!(e.to_string(), "t.jsonl:1: invalid UTF-8 at byte 18");
+        // Offsets count the BOM on the first line.
+        let input = b"\xEF\xBB\xBF{\"id\":\"a\",\"text\":\"\xff\"}\n";
+        let e = read_str(input, &opts()).unwrap_err();
+        assert_eq!(e.to_string(), "t.jsonl:1: invalid UTF-8 at byte 21");
+    }
+
+    #[test]
+    fn skip_bad_collects_reasons() {
+        let input = b"{\"id\":1,\"text\":\"a\"}\nnope\n{\"id\":1,\"text\":\"b\"}\n{\"text\":\"c\"}\n{\"id\":2,\"text\":\"d\"}\n";
+        let o = ReadOptions {
+            skip_bad: true,
+            ..ReadOptions::default()
+        };
+        let c = read_str(input, &o).unwrap();
+        let ids: Vec<_> = c.docs.iter().map(|d| d.id.as_str()).collect();
+        assert_eq!(ids, ["1", "2"]);
+        let lines: Vec<_> = c.skipped.iter().map(|s| s.origin.line).collect();
+        assert_eq!(lines, [2, 3, 4]);
+        assert_eq!(
+            c.skipped[1].reason,
+            r#"duplicate id "1" (first seen at t.jsonl:1)"#
+        );
+        assert_eq!(c.skipped[2].to_string(), r#"t.jsonl:4: missing field "id""#);
+    }
+
+    #[test]
+    fn read_jsonl_sees_ids_already_in_corpus() {
+        let mut c = Corpus::default();
+        read_jsonl(
+            &b"{\"id\":\"a\",\"text\":\"\"}\n"[..],
+            "one",
+            &opts(),
+            &mut c,
+        )
+        .unwrap();
+        let e = read_jsonl(
+            &b"{\"id\":\"a\",\"text\":\"\"}\n"[..],
+            "two",
+            &opts(),
+            &mut c,
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            r#"two:1: duplicate id "a" (first seen at one:1)"#
+        );
+    }
+
+    #[test]
+    fn overlong_lines_are_bad_records_and_are_not_stored() {
+        // max_doc_bytes 0 gives a line limit of exactly 1 MiB.
+        let o = ReadOptions {
+            max_doc_bytes: 0,
+            skip_bad: true,
+            ..ReadOptions::default()
+        };
+        let cap = line_limit(&o);
+        assert_eq!(cap, 1 << 20);
+        let mut input = Vec::new();
+        let pad = "x".repeat(cap);
+        input.extend_from_slice(
+            format!("{{\"id\":\"a\",\"text\":\"\",\"p\":\"{pad}\"}}\n").as_bytes(),
+        );
+        input.extend_from_slice(b"{\"id\":\"b\",\"text\":\"\"}\n");
+        let c = read_str(&input, &o).unwrap();
+        assert_eq!(c.docs.len(), 1);
+        assert_eq!(c.docs[0].id, "b");
+        assert_eq!(c.skipped.len(), 1);
+        assert_eq!(c.skipped[0].origin.line, 1);
+        assert!(
+            c.skipped[0].reason.starts_with("line is "),
+            "{}",
+            c.skipped[0].reason
+        );
+        assert_eq!(c.bytes_read, input.len() as u64);
+    }
+
+    #[test]
+    fn read_line_capped_edges() {
+        let mut buf = Vec::new();
+        // Exactly at the cap, with and without a terminator.
+        let mut r = &b"abcd\nabcd"[..];
+        let i = read_line_capped(&mut r, &mut buf, 4).unwrap().unwrap();
+        assert_eq!(
+            (i.consumed, i.overflow, buf.as_slice()),
+            (5, false, &b"abcd\n"[..])
+        );
+        buf.clear();
+        let i = read_line_capped(&mut r, &mut buf, 4).unwrap().unwrap();
+        assert_eq!(
+            (i.consumed, i.overflow, buf.as_slice()),
+            (4, false, &b"abcd"[..])
+        );
+        buf.clear();
+        assert!(read_line_capped(&mut r, &mut buf, 4).unwrap().is_none());
+        // One over the cap.
+        let mut r = &b"abcde\nz"[..];
+        let i = read_line_capped(&mut r, &mut buf, 4).unwrap().unwrap();
+        assert_eq!((i.consumed, i.overflow), (6, true));
+        buf.clear();
+        let i = read_line_capped(&mut r, &mut buf, 4).unwrap().unwrap();
+        assert_eq!(
+            (i.consumed, i.overflow, buf.as_slice()),
+            (1, false, &b"z"[..])
+        );
+        // Over the cap without a terminator.
+        let mut r = &b"abcde"[..];
+        buf.clear();
+        let i = read_line_capped(&mut r, &mut buf, 4).unwrap().unwrap();
+        assert_eq!((i.consumed, i.overflow), (5, true));
+    }
+
+    #[test]
+    fn small_buffers_split_lines() {
+        let data = b"{\"id\":\"a\",\"text\":\"hello world\"}\n{\"id\":\"b\",\"text\":\"x\"}\n";
+        let reader = BufReader::with_capacity(3, &data[..]);
+        let mut c = Corpus::default();
+        read_jsonl(reader, "s", &opts(), &mut c).unwrap();
+        assert_eq!(c.docs.len(), 2);
+        assert_eq!(c.docs[0].text, "hello world");
+    }
+
+    #[test]
+    fn kinds_by_name() {
+        assert_eq!(kind_of_input("a.TXT"), Kind::Whole);
+        assert_eq!(kind_of_input("a.htm"), Kind::Whole);
+        assert_eq!(kind_of_input("a.jsonl.gz"), Kind::Jsonl(Codec::Gzip));
+        assert_eq!(kind_of_input("a.json.zst"), Kind::Jsonl(Codec::Zstd));
+        assert_eq!(kind_of_input("a.ndjson"), Kind::Jsonl(Codec::Plain));
+        assert_eq!(kind_in_dir("a.json"), None);
+        assert_eq!(kind_in_dir("a.gz"), None);
+        assert_eq!(kind_in_dir("a.jsonl.zst"), Some(Kind::Jsonl(Codec::Zstd)));
+        assert_eq!(kind_in_dir("a.html"), Some(Kind::Whole));
+    }
+
+    #[test]
+    fn error_display_formats() {
+        let e = ReadError::BadRecord {
+            file: "f.txt".into(),
+            line: 0,
+            message: "invalid UTF-8 at byte 3".into(),
+        };
+        assert_eq!(e.to_string(), "f.txt: invalid UTF-8 at byte 3");
+        assert_eq!(Origin::new("f", 0).to_string(), "f");
+        assert_eq!(Origin::new("f", 9).to_string(), "f:9");
+    }
+
+    fn zstd(data: &[u8]) -> Vec<u8> {
+        ruzstd::encoding::compress_to_vec(data, ruzstd::encoding::CompressionLevel::Fastest)
+    }
+
+    fn unzstd(data: &[u8]) -> io::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        ZstdReader::new(data).read_to_end(&mut out)?;
+        Ok(out)
+    }
+
+    #[test]
+    fn zstd_multiple_and_skippable_frames() {
+        let mut data = zstd(b"first\n");
+        // A skippable frame: magic 0x184D2A5x, 4-byte length, payload.
+        data.extend_from_slice(&0x184D_2A53u32.to_le_bytes());
+        data.extend_from_slice(&3u32.to_le_bytes());
+        data.extend_from_slice(b"xyz");
+        data.extend(zstd(b"second\n"));
+        assert_eq!(unzstd(&data).unwrap(), b"first\nsecond\n");
+        assert!(unzstd(b"").is_err());
+        assert_eq!(unzstd(&zstd(b"")).unwrap(), b"");
+    }
+
+    #[test]
+    fn zstd_corruption_is_an_error() {
+        let payload: Vec<u8> = (0..20_000u32)
+            .flat_map(|i| (i % 251).to_le_bytes())
+            .collect();
+        let data = zstd(&payload);
+        assert_eq!(unzstd(&data).unwrap(), payload);
+        // Truncated anywhere: error, never a panic or silent short read.
+        for cut in [1, 3, 5, data.len() / 2, data.len() - 5, data.len() - 1] {
+            assert!(unzstd(&data[..cut]).is_err(), "cut at {cut}");
+        }
+        // Bad checksum.
+        let mut bad = data.clone();
+        let last = bad.len() - 1;
+        bad[last] ^= 0xff;
+        let e = unzstd(&bad).unwrap_err();
+        assert!(e.to_string().contains("checksum"), "{e}");
+        // Not zstd at all.
+        assert!(unzstd(b"{\"id\":1}\n").is_err());
+    }
+}

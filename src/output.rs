@@ -1,0 +1,273 @@
+//! Output formats: what `wiredup cluster` and `wiredup dedup` write, and atomic file writing.
+//!
+//! All formats are JSON lines, one object per line, in a deterministic order (clusters in order of
+//! their first member in the input, members and documents in input order). Scores are rounded
+//! to 4 decimals so that output is stable and diffable.
+//!
+//! - **clusters**: one line per cluster of two or more documents:
+//!   `{"cluster": 3, "representative": "ID", "size": 2, "members": [{"id": "ID", "similarity":
+//!   1.0, "jaccard": 1.0, "containment": 1.0}, ...]}`. A member's scores are against the
+//!   representative; `containment` is the share of the member's story text found in the
+//!   representative.
+//! - **assignments**: exactly one line per input document, singletons included:
+//!   `{"id": "ID", "cluster": 3}`.
+//! - **pairs**: one line per verified pair: `{"a": "ID", "b": "ID", "similarity": ..., "jaccard":
+//!   ..., "containment_a": ..., "containment_b": ...}`.
+//! - **dedup**: the input records themselves (byte for byte for JSONL input), keeping one per
+//!   cluster (the representative) and every singleton; with `annotate`, every record, with
+//!   `dup_of` and `similarity` added to duplicates.
+//!
+//! Files are written to a temporary file in the target directory and renamed over the target
+//! when complete, so an interrupted run never leaves a truncated file that looks complete.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::io::Document;
+use crate::pipeline::Outcome;
+use crate::verify::PairScore;
+
+/// Which output `wiredup cluster` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Format {
+    Clusters,
+    Assignments,
+    Pairs,
+}
+
+/// Rounds a score to 4 decimals.
+pub fn round4(x: f64) -> f64 {
+    (x * 10_000.0).round() / 10_000.0
+}
+
+#[derive(Serialize)]
+struct MemberOut<'a> {
+    id: &'a str,
+    similarity: f64,
+    jaccard: f64,
+    containment: f64,
+}
+
+#[derive(Serialize)]
+struct ClusterOut<'a> {
+    cluster: u32,
+    representative: &'a str,
+    size: usize,
+    members: Vec<MemberOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct AssignmentOut<'a> {
+    id: &'a str,
+    cluster: u32,
+}
+
+#[derive(Serialize)]
+struct PairOut<'a> {
+    a: &'a str,
+    b: &'a str,
+    similarity: f64,
+    jaccard: f64,
+    containment_a: f64,
+    containment_b: f64,
+}
+
+fn line<W: Write, T: Serialize>(w: &mut W, v: &T) -> io::Result<()> {
+    serde_json::to_writer(&mut *w, v).map_err(io::Error::other)?;
+    w.write_all(b"\n")
+}
+
+/// Writes the result of `wiredup cluster` in `format`.
+pub fn write_clusters<W: Write>(w: &mut W, docs: &[Document], out: &Outcome, format: Format) -> io::Result<()> {
+    match format {
+        Format::Clusters => {
+            for c in &out.clusters {
+                let rec = ClusterOut {
+                    cluster: c.id,
+                    representative: &docs[c.representative as usize].id,
+                    size: c.members.len(),
+                    members: c
+                        .members
+                        .iter()
+                        .map(|m| MemberOut {
+                            id: &docs[m.doc as usize].id,
+                            similarity: round4(m.score.similarity()),
+                            jaccard: round4(m.score.jaccard()),
+                            containment: round4(m.score.containment_a()),
+                        })
+                        .collect(),
+                };
+                line(w, &rec)?;
+            }
+        }
+        Format::Assignments => {
+            for (d, &c) in docs.iter().zip(&out.cluster_ids) {
+                line(w, &AssignmentOut { id: &d.id, cluster: c })?;
+            }
+        }
+        Format::Pairs => {
+            let mut pairs: Vec<&PairScore> = out.pairs.iter().collect();
+            pairs.sort_by_key(|p| (p.a, p.b));
+            for p in pairs {
+                line(
+                    w,
+                    &PairOut {
+                        a: &docs[p.a as usize].id,
+                        b: &docs[p.b as usize].id,
+                        similarity: round4(p.similarity()),
+                        jaccard: round4(p.jaccard()),
+                        containment_a: round4(p.containment_a()),
+                        containment_b: round4(p.containment_b()),
+                    },
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What `write_dedup` wrote.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct DedupCounts {
+    pub kept: usize,
+    pub duplicates: usize,
+}
+
+/// Writes deduplicated records (see module docs). Records of documents read from `.txt`/`.html`
+/// files are written as `{"id": ..., "text": ...}` (with the configured field names).
+pub fn write_dedup<W: Write>(
+    w: &mut W,
+    docs: &[Document],
+    out: &Outcome,
+    annotate: bool,
+    id_field: &str,
+    text_field: &str,
+) -> io::Result<DedupCounts> {
+    let dup = out.duplicate_of();
+    let mut counts = DedupCounts::default();
+    for (d, dup) in docs.iter().zip(&dup) {
+        match dup {
+            None => counts.kept += 1,
+            Some(_) => counts.duplicates += 1,
+        }
+        if dup.is_some() && !annotate {
+            continue;
+        }
+        let annotation = dup.as_ref().map(|m| {
+            (
+                docs[m.score.b as usize].id.as_str(),
+                round4(m.score.similarity()),
+            )
+        });
+        match (&d.record, annotation) {
+            (Some(raw), None) => {
+                w.write_all(raw.as_bytes())?;
+                w.write_all(b"\n")?;
+            }
+            (Some(raw), Some((of, sim))) => {
+                let mut obj: Map<String, Value> = serde_json::from_str(raw).map_err(io::Error::other)?;
+                obj.insert("dup_of".into(), Value::String(of.to_string()));
+                obj.insert("similarity".into(), Value::from(sim));
+                line(w, &obj)?;
+            }
+            (None, ann) => {
+                let mut obj = Map::new();
+                obj.insert(id_field.to_string(), Value::String(d.id.clone()));
+                obj.insert(text_field.to_string(), Value::String(d.text.clone()));
+                if let Some((of, sim)) = ann {
+                    obj.insert("dup_of".into(), Value::String(of.to_string()));
+                    obj.insert("similarity".into(), Value::from(sim));
+                }
+                line(w, &obj)?;
+            }
+        }
+    }
+    Ok(counts)
+}
+
+/// A file being written: a temporary file beside the target, renamed over it by `commit`.
+/// Dropped without `commit`, the temporary file is removed and the target is untouched.
+pub struct AtomicFile {
+    target: PathBuf,
+    tmp: PathBuf,
+    writer: BufWriter<File>,
+    committed: bool,
+}
+
+impl AtomicFile {
+    /// Creates the temporary file next to `target` (same directory, so the rename is atomic).
+    pub fn create(target: &Path) -> io::Result<Self> {
+        let dir = target
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "output".into());
+        let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+        let file = File::create(&tmp)?;
+        Ok(AtomicFile {
+            target: target.to_path_buf(),
+            tmp,
+            writer: BufWriter::new(file),
+            committed: false,
+        })
+    }
+
+    /// The writer.
+    pub fn writer(&mut self) -> &mut BufWriter<File> {
+        &mut self.writer
+    }
+
+    /// Flushes, syncs and renames the temporary file over the target.
+    pub fn commit(mut self) -> io::Result<()> {
+        self.writer.flush()?;
+        self.writer.get_ref().sync_all()?;
+        std::fs::rename(&self.tmp, &self.target)?;
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_file_replaces_only_on_commit() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let target = dir.path().join("out.jsonl");
+        std::fs::write(&target, "old\n").ok();
+        {
+            let mut f = AtomicFile::create(&target).expect("create temp file");
+            f.writer().write_all(b"half").expect("write");
+            // Dropped without commit.
+        }
+        assert_eq!(std::fs::read_to_string(&target).ok().as_deref(), Some("old\n"));
+        assert_eq!(std::fs::read_dir(dir.path()).map(|d| d.count()).ok(), Some(1));
+        let mut f = AtomicFile::create(&target).expect("create temp file");
+        f.writer().write_all(b"new\n").expect("write");
+        f.commit().expect("commit");
+        assert_eq!(std::fs::read_to_string(&target).ok().as_deref(), Some("new\n"));
+        assert_eq!(std::fs::read_dir(dir.path()).map(|d| d.count()).ok(), Some(1));
+    }
+
+    #[test]
+    fn round4_rounds() {
+        assert_eq!(round4(0.123_456), 0.1235);
+        assert_eq!(round4(1.0), 1.0);
+    }
+}

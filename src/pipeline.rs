@@ -1,0 +1,465 @@
+//! The whole detector: documents in, clusters out.
+//!
+//! ```text
+//! normalize ─▶ paragraphs ─▶ boilerplate (learned) ─▶ shingle ─▶ minhash ─▶ lsh ┐
+//!                                           └──────▶ shared-paragraph index ────┴▶ verify ─▶ cluster
+//! ```
+//!
+//! Each stage is a plain function of plain data (see its module); this one wires them together
+//! under one [`Config`] and keeps the counts a user needs to trust the result ([`Stats`]).
+//!
+//! Candidates come from two sources. MinHash LSH finds pairs with a high Jaccard similarity. A
+//! second, exact index on whole story paragraphs (non-boilerplate paragraphs of at least
+//! `min_paragraph_words` words) finds pairs that share a paragraph verbatim, which is how an
+//! excerpt or a heavily truncated copy is found even when its Jaccard similarity with the full
+//! story is too low for any banding to catch. Both go through the same exact verification.
+//!
+//! Determinism: every parallel step writes results by document index, and every sort is total,
+//! so the output is byte-identical whatever the thread count.
+//!
+//! Memory: the normalized text (about the input size), the shingle sets (8 bytes per distinct
+//! shingle, roughly 8 bytes per input word), signatures (4 x num_perm bytes per document) and
+//! the candidate pairs (8 bytes each).
+
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::boilerplate::{self, Boilerplate, BoilerplateConfig, DocParagraphs};
+use crate::cluster::{self, ClusterConfig, RepKey};
+use crate::io::Document;
+use crate::lsh::{self, BucketLimits, LshParams};
+use crate::minhash::{MinHashConfig, Signatures};
+use crate::normalize::{self, Normalized};
+use crate::shingle::{self, Scratch, ShingleConfig};
+use crate::verify::{self, PairScore, VerifyConfig, VerifyStats};
+
+/// How LSH bands are chosen.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Banding {
+    /// Optimised for a Jaccard threshold; `None` derives it from the verification threshold
+    /// (the Jaccard of two equal-length documents sharing that share: `t / (2 - t)`).
+    Auto { jaccard: Option<f64> },
+    /// Set by hand.
+    Manual(LshParams),
+}
+
+/// Every option of the detector. `Default` is the tuned configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Config {
+    pub shingle: ShingleConfig,
+    pub minhash: MinHashConfig,
+    pub banding: Banding,
+    pub buckets: BucketLimits,
+    pub boilerplate: BoilerplateConfig,
+    pub verify: VerifyConfig,
+    pub cluster: ClusterConfig,
+    /// Propose pairs that share a whole story paragraph (see module docs).
+    pub paragraph_candidates: bool,
+    /// Minimum words of a paragraph used as a shared-paragraph key.
+    pub min_paragraph_words: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            shingle: ShingleConfig::default(),
+            minhash: MinHashConfig::default(),
+            banding: Banding::Auto { jaccard: None },
+            buckets: BucketLimits::default(),
+            boilerplate: BoilerplateConfig::default(),
+            verify: VerifyConfig::default(),
+            cluster: ClusterConfig::default(),
+            paragraph_candidates: true,
+            min_paragraph_words: 8,
+        }
+    }
+}
+
+impl Config {
+    /// The band layout this configuration uses.
+    pub fn lsh_params(&self) -> LshParams {
+        match &self.banding {
+            Banding::Manual(p) => p.clone(),
+            Banding::Auto { jaccard } => {
+                let t = self.verify.threshold.clamp(0.0, 1.0);
+                let j = jaccard.unwrap_or(t / (2.0 - t));
+                LshParams::optimal(j, self.minhash.num_perm, 0.5, 0.5)
+            }
+        }
+    }
+
+    /// The relaxed test the cluster guard uses: half the similarity threshold, three quarters of
+    /// the containment threshold.
+    pub fn link_config(&self) -> VerifyConfig {
+        VerifyConfig {
+            threshold: self.verify.threshold * 0.5,
+            containment: self.verify.containment * 0.75,
+            min_containment_shingles: self.verify.min_containment_shingles,
+        }
+    }
+}
+
+/// A document prepared for comparison.
+#[derive(Debug, Clone, Default)]
+pub struct Prepared {
+    /// Normalized text.
+    pub normalized: Normalized,
+    /// Shingle set of the story text (boilerplate removed), sorted and deduplicated.
+    pub shingles: Vec<u64>,
+    /// Paragraph hashes, in document order.
+    pub paragraphs: Vec<u64>,
+    /// True when every paragraph was boilerplate and the whole text was used instead.
+    pub all_boilerplate: bool,
+}
+
+/// Normalizes every document and hashes its paragraphs (parallel, order kept).
+pub fn normalize_all(texts: &[&str], cfg: &Config) -> Vec<Prepared> {
+    let seed = cfg.shingle.seed;
+    texts
+        .par_iter()
+        .map(|t| {
+            let normalized = normalize::normalize(t);
+            let paragraphs = normalized
+                .paragraphs()
+                .map(|p| shingle::paragraph_hash(p, seed))
+                .collect();
+            Prepared {
+                normalized,
+                paragraphs,
+                ..Prepared::default()
+            }
+        })
+        .collect()
+}
+
+/// Shingles the story text of each prepared document, skipping boilerplate paragraphs.
+pub fn shingle_all(prepared: &mut [Prepared], bp: &Boilerplate, cfg: &Config) {
+    prepared.par_iter_mut().for_each_init(Scratch::default, |scratch, d| {
+        let mut out = Vec::new();
+        for (p, &h) in d.normalized.paragraphs().zip(&d.paragraphs) {
+            if !bp.contains(h) {
+                shingle::shingle_paragraph(p, &cfg.shingle, scratch, &mut out);
+            }
+        }
+        if out.is_empty() && !d.paragraphs.is_empty() {
+            // A page that is all boilerplate still has content; compare it on all of it.
+            d.all_boilerplate = true;
+            for p in d.normalized.paragraphs() {
+                shingle::shingle_paragraph(p, &cfg.shingle, scratch, &mut out);
+            }
+        }
+        d.shingles = shingle::into_set(out);
+    });
+}
+
+/// Candidate pairs from shared story paragraphs.
+fn paragraph_pairs(prepared: &[Prepared], bp: &Boilerplate, cfg: &Config) -> Vec<(u32, u32)> {
+    let min_words = cfg.min_paragraph_words.max(1);
+    let mut entries: Vec<(u64, u32)> = Vec::new();
+    let mut seen: Vec<u64> = Vec::new();
+    for (i, d) in prepared.iter().enumerate() {
+        seen.clear();
+        for (p, &h) in d.normalized.paragraphs().zip(&d.paragraphs) {
+            if !bp.contains(h) && p.split(' ').count() >= min_words {
+                seen.push(h);
+            }
+        }
+        seen.sort_unstable();
+        seen.dedup();
+        entries.extend(seen.iter().map(|&h| (h, i as u32)));
+    }
+    let mut out = Vec::new();
+    lsh::bucket_pairs(&mut entries, &cfg.buckets, &mut out);
+    out.par_sort_unstable();
+    out.dedup();
+    out
+}
+
+/// One member of a cluster with its scores against the representative.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Member {
+    pub doc: u32,
+    /// Exact scores with `a` = this member, `b` = the representative.
+    pub score: PairScore,
+}
+
+/// A cluster of two or more copies of one story.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Cluster {
+    /// Position of this cluster among all clusters (singletons included), in order of first
+    /// member in the input.
+    pub id: u32,
+    pub representative: u32,
+    /// All members in input order, the representative included.
+    pub members: Vec<Member>,
+}
+
+/// Counts and timings of one run.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Stats {
+    pub documents: usize,
+    /// Documents with no words at all after normalization (always singletons).
+    pub empty: usize,
+    /// Documents made only of boilerplate (compared on their whole text).
+    pub all_boilerplate: usize,
+    pub boilerplate_paragraphs: usize,
+    pub bands: usize,
+    pub lsh_candidates: usize,
+    pub paragraph_candidates: usize,
+    pub verify: VerifyStats,
+    pub clusters: usize,
+    pub duplicates: usize,
+    pub timings: Vec<(String, Duration)>,
+}
+
+/// The result of a run.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// For each document, the index of the lowest document in its cluster.
+    pub labels: Vec<u32>,
+    /// For each document, its cluster's id (position among all clusters, singletons included).
+    pub cluster_ids: Vec<u32>,
+    /// Clusters of two or more documents, in order of their first member.
+    pub clusters: Vec<Cluster>,
+    /// Verified pairs.
+    pub pairs: Vec<PairScore>,
+    /// Prepared documents (normalized text, shingles), by input index.
+    pub prepared: Vec<Prepared>,
+    pub boilerplate: Boilerplate,
+    pub stats: Stats,
+}
+
+impl Outcome {
+    /// For each document: `None` if it is the representative of its cluster or a singleton,
+    /// else the representative it duplicates and its scores against it.
+    pub fn duplicate_of(&self) -> Vec<Option<Member>> {
+        let mut out = vec![None; self.labels.len()];
+        for c in &self.clusters {
+            for m in &c.members {
+                if m.doc != c.representative {
+                    out[m.doc as usize] = Some(*m);
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Parses an ISO 8601 / RFC 3339 time (`2024-08-07T06:16:00Z`, with optional fraction and
+/// `±HH:MM` offset, or a bare date) into seconds since the Unix epoch. `None` if unparseable.
+pub fn parse_time(s: &str) -> Option<i64> {
+    let s = s.trim();
+    let b = s.as_bytes();
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let part = s.get(r)?;
+        if part.is_empty() || !part.bytes().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        part.parse().ok()
+    };
+    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) {
+        return None;
+    }
+    let (mut h, mut mi, mut sec, mut offset) = (0, 0, 0, 0i64);
+    if b.len() > 10 {
+        if !(b[10] == b'T' || b[10] == b't' || b[10] == b' ') || b.len() < 16 || b[13] != b':' {
+            return None;
+        }
+        h = num(11..13)?;
+        mi = num(14..16)?;
+        let mut i = 16;
+        if b.len() >= 19 && b[16] == b':' {
+            sec = num(17..19)?;
+            i = 19;
+            if i < b.len() && (b[i] == b'.' || b[i] == b',') {
+                i += 1;
+                while i < b.len() && b[i].is_ascii_digit() {
+                    i += 1;
+                }
+            }
+        }
+        match b.get(i) {
+            None => {}
+            Some(b'Z') | Some(b'z') if i + 1 == b.len() => {}
+            Some(&sign @ (b'+' | b'-')) => {
+                let oh = num(i + 1..i + 3)?;
+                let om = match b.get(i + 3) {
+                    Some(b':') => num(i + 4..i + 6)?,
+                    Some(_) => num(i + 3..i + 5)?,
+                    None => 0,
+                };
+                offset = (oh * 60 + om) * 60 * if sign == b'+' { 1 } else { -1 };
+            }
+            _ => return None,
+        }
+        if h > 23 || mi > 59 || sec > 60 {
+            return None;
+        }
+    }
+    // Days from civil (Howard Hinnant's algorithm).
+    let y = if mo <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (mo + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + h * 3600 + mi * 60 + sec - offset)
+}
+
+/// Runs the whole pipeline on `docs`.
+pub fn run(docs: &[Document], cfg: &Config) -> Outcome {
+    run_with_progress(docs, cfg, &|_| {})
+}
+
+/// Runs the whole pipeline, calling `on_stage` with the name of each stage as it starts.
+pub fn run_with_progress(docs: &[Document], cfg: &Config, on_stage: &dyn Fn(&str)) -> Outcome {
+    let mut stats = Stats {
+        documents: docs.len(),
+        ..Stats::default()
+    };
+    let mut clock = Instant::now();
+    let stages = ["normalize", "boilerplate", "shingle", "minhash", "lsh", "verify", "cluster"];
+    let mut stage = 0usize;
+    on_stage(stages[0]);
+    let mut lap = |name: &str, stats: &mut Stats| {
+        let now = Instant::now();
+        stats.timings.push((name.to_string(), now - clock));
+        clock = now;
+        stage += 1;
+        if let Some(next) = stages.get(stage) {
+            on_stage(next);
+        }
+    };
+
+    let texts: Vec<&str> = docs.iter().map(|d| d.text.as_str()).collect();
+    let mut prepared = normalize_all(&texts, cfg);
+    lap("normalize", &mut stats);
+
+    let views: Vec<DocParagraphs<'_>> = docs
+        .iter()
+        .zip(&prepared)
+        .map(|(d, p)| DocParagraphs {
+            source: d.source.as_deref(),
+            paragraphs: &p.paragraphs,
+        })
+        .collect();
+    let bp = boilerplate::learn(&views, &cfg.boilerplate);
+    drop(views);
+    stats.boilerplate_paragraphs = bp.len();
+    lap("boilerplate", &mut stats);
+
+    shingle_all(&mut prepared, &bp, cfg);
+    stats.empty = prepared.iter().filter(|p| p.shingles.is_empty()).count();
+    stats.all_boilerplate = prepared.iter().filter(|p| p.all_boilerplate).count();
+    lap("shingle", &mut stats);
+
+    let sets: Vec<Vec<u64>> = prepared.iter_mut().map(|p| std::mem::take(&mut p.shingles)).collect();
+    let sigs = Signatures::compute(&sets, &cfg.minhash);
+    lap("minhash", &mut stats);
+
+    let params = cfg.lsh_params();
+    stats.bands = params.bands();
+    let mut cands = lsh::candidates(&sigs, &params, &cfg.buckets);
+    stats.lsh_candidates = cands.len();
+    if cfg.paragraph_candidates {
+        let extra = paragraph_pairs(&prepared, &bp, cfg);
+        stats.paragraph_candidates = extra.len();
+        cands.extend(extra);
+        cands.par_sort_unstable();
+        cands.dedup();
+    }
+    lap("lsh", &mut stats);
+
+    let (pairs, vstats) = verify::verify(&cands, &sets, &sigs, &cfg.verify);
+    stats.verify = vstats;
+    drop(cands);
+    lap("verify", &mut stats);
+
+    let sizes: Vec<u32> = sets.iter().map(|s| s.len() as u32).collect();
+    let link = cfg.link_config();
+    let labels = cluster::cluster(docs.len(), &pairs, &sizes, &cfg.cluster, |x, y| {
+        PairScore::exact(x, y, &sets[x as usize], &sets[y as usize]).passes(&link)
+    });
+    let keys: Vec<RepKey> = docs
+        .iter()
+        .zip(&sizes)
+        .map(|(d, &length)| RepKey {
+            published: d.published.as_deref().and_then(parse_time),
+            length,
+        })
+        .collect();
+    let groups = cluster::groups(&labels);
+    let mut cluster_ids = vec![0u32; docs.len()];
+    let mut clusters = Vec::new();
+    for (gid, members) in groups.iter().enumerate() {
+        for &m in members {
+            cluster_ids[m as usize] = gid as u32;
+        }
+        if members.len() < 2 {
+            continue;
+        }
+        let Some(rep) = cluster::representative(members, &keys) else {
+            continue;
+        };
+        let ms = members
+            .iter()
+            .map(|&m| Member {
+                doc: m,
+                score: PairScore::exact(m, rep, &sets[m as usize], &sets[rep as usize]),
+            })
+            .collect();
+        clusters.push(Cluster {
+            id: gid as u32,
+            representative: rep,
+            members: ms,
+        });
+    }
+    stats.clusters = clusters.len();
+    stats.duplicates = clusters.iter().map(|c| c.members.len() - 1).sum();
+    lap("cluster", &mut stats);
+
+    for (p, s) in prepared.iter_mut().zip(sets) {
+        p.shingles = s;
+    }
+    Outcome {
+        labels,
+        cluster_ids,
+        clusters,
+        pairs,
+        prepared,
+        boilerplate: bp,
+        stats,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_times() {
+        assert_eq!(parse_time("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(parse_time("2024-08-07T06:16:00Z"), Some(1_723_011_360));
+        assert_eq!(parse_time("2024-08-07T08:16:00+02:00"), Some(1_723_011_360));
+        assert_eq!(parse_time("2024-08-07T06:16:00.123Z"), Some(1_723_011_360));
+        assert_eq!(parse_time("2024-08-07"), Some(1_722_988_800));
+        assert_eq!(parse_time("2024-08-07 06:16"), Some(1_723_011_360));
+        for bad in ["", "yesterday", "2024-13-01", "2024-08-07T25:00:00Z", "2024-08-07Tx", "2024-08-07T06:16:00Q"] {
+            assert_eq!(parse_time(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn default_bands_use_all_permutations() {
+        let cfg = Config::default();
+        let p = cfg.lsh_params();
+        assert_eq!(p.rows_used(), cfg.minhash.num_perm);
+    }
+}

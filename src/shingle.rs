@@ -1,0 +1,244 @@
+//! Stage 3: shingling.
+//!
+//! Splits each normalized paragraph into overlapping k-grams (word k-grams by default, character
+//! k-grams for text without spaces or with heavy OCR noise) and hashes each one once with seeded
+//! xxh3-64. A document becomes a sorted, deduplicated `Vec<u64>` of shingle hashes: the set that
+//! MinHash sketches and that verification intersects exactly.
+//!
+//! Shingles never cross a paragraph break. Scrapers insert repeated headlines, photo captions and
+//! ads *between* paragraphs; with paragraph-bounded shingles such an insertion adds its own
+//! shingles but destroys none of the story's. A paragraph shorter than k words is one shingle.
+//!
+//! Because normalized words are separated by exactly one space, a word k-gram is a contiguous
+//! byte slice of the paragraph, so it is hashed in place: no string is built per shingle.
+//! The hash is seeded and fixed (not per-process random), so shingle sets and everything derived
+//! from them are reproducible across runs and machines.
+//!
+//! Cost: O(bytes) per document; one `Vec<u32>` of word offsets reused across paragraphs and
+//! documents; the output vector is sorted once (O(s log s) for s shingles).
+
+use serde::{Deserialize, Serialize};
+use xxhash_rust::xxh3::xxh3_64_with_seed;
+
+/// What a shingle is made of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ShingleKind {
+    /// k consecutive words.
+    Words,
+    /// k consecutive characters (spaces included), for unsegmented scripts and OCR-damaged text.
+    Chars,
+}
+
+/// How documents are cut into shingles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShingleConfig {
+    pub kind: ShingleKind,
+    /// Shingle length in words or characters (at least 1).
+    pub k: usize,
+    /// Seed of the shingle hash.
+    pub seed: u64,
+}
+
+impl Default for ShingleConfig {
+    fn default() -> Self {
+        ShingleConfig {
+            kind: ShingleKind::Words,
+            k: 3,
+            seed: 0x5749_5245_4455_5031, // "WIREDUP1"
+        }
+    }
+}
+
+/// Reusable buffers, so shingling a document allocates nothing once warmed up.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    offsets: Vec<u32>,
+}
+
+/// Hash of a whole normalized paragraph, used for boilerplate learning and exact-paragraph
+/// candidate generation. Independent of the shingle hash by construction (different seed).
+pub fn paragraph_hash(paragraph: &str, seed: u64) -> u64 {
+    xxh3_64_with_seed(paragraph.as_bytes(), seed ^ 0x9E37_79B9_7F4A_7C15)
+}
+
+/// Appends the shingle hashes of one normalized paragraph to `out` (unsorted, may repeat).
+pub fn shingle_paragraph(para: &str, cfg: &ShingleConfig, scratch: &mut Scratch, out: &mut Vec<u64>) {
+    if para.is_empty() {
+        return;
+    }
+    let k = cfg.k.max(1);
+    let bytes = para.as_bytes();
+    let offsets = &mut scratch.offsets;
+    offsets.clear();
+    match cfg.kind {
+        ShingleKind::Words => {
+            offsets.push(0);
+            for (i, &b) in bytes.iter().enumerate() {
+                if b == b' ' {
+                    offsets.push(i as u32 + 1);
+                }
+            }
+            let n = offsets.len();
+            if n <= k {
+                out.push(xxh3_64_with_seed(bytes, cfg.seed));
+                return;
+            }
+            for i in 0..=n - k {
+                let start = offsets[i] as usize;
+                // End of word i+k-1: one before the start of the next word, or the end.
+                let end = if i + k < n {
+                    offsets[i + k] as usize - 1
+                } else {
+                    bytes.len()
+                };
+                out.push(xxh3_64_with_seed(&bytes[start..end], cfg.seed));
+            }
+        }
+        ShingleKind::Chars => {
+            offsets.extend(para.char_indices().map(|(i, _)| i as u32));
+            let n = offsets.len();
+            if n <= k {
+                out.push(xxh3_64_with_seed(bytes, cfg.seed));
+                return;
+            }
+            for i in 0..=n - k {
+                let start = offsets[i] as usize;
+                let end = if i + k < n {
+                    offsets[i + k] as usize
+                } else {
+                    bytes.len()
+                };
+                out.push(xxh3_64_with_seed(&bytes[start..end], cfg.seed));
+            }
+        }
+    }
+}
+
+/// Sorts and deduplicates a shingle buffer into a set.
+pub fn into_set(mut v: Vec<u64>) -> Vec<u64> {
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+/// The shingle set of a sequence of normalized paragraphs.
+pub fn shingle_set<'a>(
+    paragraphs: impl Iterator<Item = &'a str>,
+    cfg: &ShingleConfig,
+    scratch: &mut Scratch,
+) -> Vec<u64> {
+    let mut out = Vec::new();
+    for p in paragraphs {
+        shingle_paragraph(p, cfg, scratch, &mut out);
+    }
+    into_set(out)
+}
+
+/// Size of the intersection of two sorted, deduplicated sets (linear merge).
+pub fn intersection_size(a: &[u64], b: &[u64]) -> usize {
+    let (mut i, mut j, mut n) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                n += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn words(k: usize) -> ShingleConfig {
+        ShingleConfig {
+            kind: ShingleKind::Words,
+            k,
+            seed: 7,
+        }
+    }
+
+    fn set(paras: &[&str], cfg: &ShingleConfig) -> Vec<u64> {
+        shingle_set(paras.iter().copied(), cfg, &mut Scratch::default())
+    }
+
+    #[test]
+    fn word_shingles_are_the_kgrams() {
+        let cfg = words(2);
+        let got = set(&["a b c"], &cfg);
+        let want = into_set(vec![
+            xxh3_64_with_seed(b"a b", 7),
+            xxh3_64_with_seed(b"b c", 7),
+        ]);
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn short_paragraph_is_one_shingle() {
+        let cfg = words(5);
+        assert_eq!(set(&["spread the love"], &cfg), vec![xxh3_64_with_seed(b"spread the love", 7)]);
+        assert!(set(&[], &cfg).is_empty());
+        assert!(set(&[""], &cfg).is_empty());
+    }
+
+    #[test]
+    fn shingles_do_not_cross_paragraphs() {
+        let cfg = words(3);
+        let joined = set(&["a b c d e f"], &cfg);
+        let split = set(&["a b c", "d e f"], &cfg);
+        assert_eq!(joined.len(), 4);
+        assert_eq!(split.len(), 2);
+        assert_eq!(intersection_size(&joined, &split), 2);
+    }
+
+    #[test]
+    fn inserted_paragraph_destroys_no_shingle() {
+        let cfg = words(3);
+        let story = set(&["one two three four", "five six seven eight"], &cfg);
+        let repost = set(&["one two three four", "headline again", "five six seven eight"], &cfg);
+        assert_eq!(intersection_size(&story, &repost), story.len());
+    }
+
+    #[test]
+    fn char_shingles_handle_multibyte() {
+        let cfg = ShingleConfig {
+            kind: ShingleKind::Chars,
+            k: 2,
+            seed: 1,
+        };
+        let s = set(&["日本語"], &cfg);
+        assert_eq!(s.len(), 2);
+    }
+
+    proptest! {
+        #[test]
+        fn set_is_sorted_unique_and_order_free(ws in proptest::collection::vec("[a-c]{1,2}", 0..40), k in 1usize..6) {
+            let cfg = words(k);
+            let p = ws.join(" ");
+            let s = set(&[p.as_str()], &cfg);
+            prop_assert!(s.windows(2).all(|w| w[0] < w[1]));
+            let n = ws.len();
+            let expect_max = if n == 0 { 0 } else if n <= k { 1 } else { n - k + 1 };
+            prop_assert!(s.len() <= expect_max);
+            // Paragraph order does not change the set.
+            let q = "x y z";
+            let ab = set(&[p.as_str(), q], &cfg);
+            let ba = set(&[q, p.as_str()], &cfg);
+            prop_assert_eq!(ab, ba);
+        }
+
+        #[test]
+        fn intersection_matches_naive(a in proptest::collection::btree_set(0u64..50, 0..30), b in proptest::collection::btree_set(0u64..50, 0..30)) {
+            let av: Vec<u64> = a.iter().copied().collect();
+            let bv: Vec<u64> = b.iter().copied().collect();
+            prop_assert_eq!(intersection_size(&av, &bv), a.intersection(&b).count());
+        }
+    }
+}
