@@ -49,7 +49,7 @@ impl Default for VerifyConfig {
         VerifyConfig {
             threshold: 0.4,
             containment: 0.8,
-            min_containment_shingles: 20,
+            min_containment_shingles: 10,
         }
     }
 }
