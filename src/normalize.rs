@@ -252,41 +252,109 @@ fn is_apostrophe(c: char) -> bool {
 }
 
 /// NFKC + lower-case + tokenization into the canonical word/paragraph form.
+///
+/// NFKC is applied word by word, and only to words that are not already in NFKC: composition
+/// never crosses a word break (combining marks are kept inside words here), and characters that
+/// end a word (spaces, punctuation, `&nbsp;`, `…`) need no normalization because they are
+/// separators either way. Pure-ASCII words, the vast majority, skip Unicode tables entirely.
 fn canonical_words(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    // Line breaks seen since the last word; two or more (or a block tag) make a paragraph break.
-    let mut newlines = 0usize;
-    let mut hard_break = false;
-    let mut in_word = false;
-    for c in s.nfkc() {
-        if c.is_alphanumeric() {
-            if !in_word && !out.is_empty() {
-                out.push(if hard_break || newlines >= 2 { '\n' } else { ' ' });
-            }
-            if !in_word {
-                newlines = 0;
-                hard_break = false;
-            }
-            in_word = true;
-            if c.is_ascii() {
-                out.push(c.to_ascii_lowercase());
-            } else {
-                // A few letters lower-case to a letter plus a combining mark (`İ`); keep the
-                // letters only, so the output stays alphanumeric.
-                out.extend(c.to_lowercase().filter(|l| l.is_alphanumeric()));
-            }
-        } else if is_apostrophe(c) && in_word {
+    let mut t = Tokenizer {
+        out: String::with_capacity(s.len()),
+        newlines: 0,
+        hard_break: false,
+        in_word: false,
+    };
+    let mut word = String::new();
+    let mut word_ascii = true;
+    for c in s.chars() {
+        let word_char = if c.is_ascii() {
+            c.is_ascii_alphanumeric()
+        } else {
+            c.is_alphanumeric() || unicode_normalization::char::is_combining_mark(c)
+        };
+        if word_char {
+            word.push(c);
+            word_ascii &= c.is_ascii();
+        } else if is_apostrophe(c) && !word.is_empty() {
             // `don't` stays one word; a quote that closes a word is just dropped.
         } else {
-            in_word = false;
-            if c == '\n' {
-                newlines += 1;
-            } else if c == BREAK {
-                hard_break = true;
-            }
+            t.word(&word, word_ascii);
+            word.clear();
+            word_ascii = true;
+            t.separator(c);
         }
     }
-    out
+    t.word(&word, word_ascii);
+    t.out
+}
+
+struct Tokenizer {
+    out: String,
+    /// Line breaks seen since the last word; two or more (or a block tag) make a paragraph break.
+    newlines: usize,
+    hard_break: bool,
+    in_word: bool,
+}
+
+impl Tokenizer {
+    #[inline]
+    fn start_word(&mut self) {
+        if !self.in_word {
+            if !self.out.is_empty() {
+                self.out.push(if self.hard_break || self.newlines >= 2 { '\n' } else { ' ' });
+            }
+            self.newlines = 0;
+            self.hard_break = false;
+            self.in_word = true;
+        }
+    }
+
+    #[inline]
+    fn separator(&mut self, c: char) {
+        self.in_word = false;
+        if c == '\n' {
+            self.newlines += 1;
+        } else if c == BREAK {
+            self.hard_break = true;
+        }
+    }
+
+    /// Emits one raw word: NFKC where needed, lower-cased; characters that NFKC turns into
+    /// non-alphanumerics (`½` gives a fraction slash) split it.
+    fn word(&mut self, w: &str, ascii: bool) {
+        if w.is_empty() {
+            return;
+        }
+        if ascii {
+            self.start_word();
+            self.out.extend(w.bytes().map(|b| b.to_ascii_lowercase() as char));
+        } else if unicode_normalization::is_nfkc_quick(w.chars()) == unicode_normalization::IsNormalized::Yes {
+            for c in w.chars() {
+                self.normalized_char(c);
+            }
+        } else {
+            for c in w.nfkc() {
+                self.normalized_char(c);
+            }
+        }
+        self.in_word = false;
+    }
+
+    #[inline]
+    fn normalized_char(&mut self, c: char) {
+        if c.is_ascii_alphanumeric() {
+            self.start_word();
+            self.out.push(c.to_ascii_lowercase());
+        } else if c.is_alphanumeric() {
+            self.start_word();
+            // A few letters lower-case to a letter plus a combining mark (`İ`); keep the
+            // letters only, so the output stays alphanumeric.
+            self.out.extend(c.to_lowercase().filter(|l| l.is_alphanumeric()));
+        } else {
+            // A combining mark left uncomposed, or a non-alphanumeric from NFKC: a word break.
+            self.in_word = false;
+        }
+    }
 }
 
 /// Returns the number of words in `text` after normalization, without keeping the result.
