@@ -3,13 +3,13 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use wiredup::boilerplate::BoilerplateConfig;
 use wiredup::cluster::ClusterConfig;
 use wiredup::io::ReadOptions;
 use wiredup::lsh::LshParams;
-use wiredup::minhash::MinHashConfig;
+use wiredup::minhash::{MinHashConfig, Scheme};
 use wiredup::output::Format;
 use wiredup::pipeline::{Banding, Config};
 use wiredup::shingle::{ShingleConfig, ShingleKind};
@@ -102,6 +102,12 @@ impl From<OutFormat> for Format {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SketchArg {
+    Oph,
+    Classic,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ShingleArg {
     Words,
     Chars,
@@ -140,33 +146,36 @@ pub struct ReadArgs {
 pub struct DetectArgs {
     /// Copy threshold: the share of the longer document's story text that two documents must
     /// share.
-    #[arg(long, default_value_t = 0.4)]
+    #[arg(long, default_value_t = 0.4, value_parser = unit_interval)]
     pub threshold: f64,
     /// Containment threshold: a document with at least this share of its story text inside
     /// another is a copy of it (truncated copies, excerpts).
-    #[arg(long, default_value_t = 0.8)]
+    #[arg(long, default_value_t = 0.8, value_parser = unit_interval)]
     pub containment: f64,
     /// Shingle unit: words, or characters for unsegmented or OCR-damaged text.
     #[arg(long, value_enum, default_value_t = ShingleArg::Words)]
     pub shingle: ShingleArg,
     /// Shingle length in words (or characters with --shingle chars; default 5 then).
-    #[arg(short = 'k', long)]
-    pub k: Option<usize>,
+    #[arg(short = 'k', long, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub k: Option<u32>,
     /// MinHash signature length.
-    #[arg(long, default_value_t = 128)]
-    pub num_perm: usize,
+    #[arg(long, default_value_t = 128, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub num_perm: u32,
     /// Seed of the MinHash hash functions.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Sketch: one-permutation hashing with optimal densification (fast), or classic MinHash.
+    #[arg(long, value_enum, default_value_t = SketchArg::Oph)]
+    pub sketch: SketchArg,
     /// Jaccard threshold the LSH bands are tuned for (default: derived from --threshold).
-    #[arg(long)]
+    #[arg(long, value_parser = unit_interval)]
     pub lsh_threshold: Option<f64>,
-    /// Number of LSH bands, set by hand (with --rows).
-    #[arg(long, requires = "rows")]
-    pub bands: Option<usize>,
+    /// Number of LSH bands, set by hand (with --rows; bands x rows at most --num-perm).
+    #[arg(long, requires = "rows", value_parser = clap::value_parser!(u32).range(1..))]
+    pub bands: Option<u32>,
     /// Rows per LSH band, set by hand (with --bands).
-    #[arg(long, requires = "bands")]
-    pub rows: Option<usize>,
+    #[arg(long, requires = "bands", value_parser = clap::value_parser!(u32).range(1..))]
+    pub rows: Option<u32>,
     /// A paragraph found in at least this many documents of one source is boilerplate (0: off).
     #[arg(long, default_value_t = 3)]
     pub boilerplate_per_source: usize,
@@ -177,8 +186,8 @@ pub struct DetectArgs {
     #[arg(long)]
     pub no_guard: bool,
     /// Worker threads (default: all cores). Output does not depend on it.
-    #[arg(long, short = 'j')]
-    pub threads: Option<usize>,
+    #[arg(long, short = 'j', value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub threads: Option<u32>,
     /// No summary or progress on standard error.
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -197,41 +206,32 @@ impl ReadArgs {
 }
 
 impl DetectArgs {
-    /// Converts the flags into the library configuration, checking ranges.
-    pub fn to_config(&self) -> anyhow::Result<Config> {
-        let unit = |name: &str, v: f64| -> anyhow::Result<f64> {
-            if (0.0..=1.0).contains(&v) {
-                Ok(v)
-            } else {
-                anyhow::bail!("--{name} must be between 0 and 1, got {v}")
-            }
-        };
+    /// Converts the flags into the library configuration. Ranges were checked by clap; the one
+    /// cross-flag rule (bands x rows <= num_perm) is checked here, as a usage error.
+    pub fn to_config(&self) -> Result<Config, clap::Error> {
         let kind = match self.shingle {
             ShingleArg::Words => ShingleKind::Words,
             ShingleArg::Chars => ShingleKind::Chars,
         };
-        let k = self.k.unwrap_or(match kind {
+        let k = self.k.map(|k| k as usize).unwrap_or(match kind {
             ShingleKind::Words => ShingleConfig::default().k,
             ShingleKind::Chars => 5,
         });
-        if k == 0 {
-            anyhow::bail!("-k must be at least 1");
-        }
-        if self.num_perm == 0 || self.num_perm > 4096 {
-            anyhow::bail!("--num-perm must be between 1 and 4096, got {}", self.num_perm);
-        }
+        let num_perm = self.num_perm as usize;
         let banding = match (self.bands, self.rows) {
             (Some(b), Some(r)) => {
-                if b == 0 || r == 0 || b * r > self.num_perm {
-                    anyhow::bail!(
-                        "--bands x --rows must be at least 1 and at most --num-perm ({}), got {b} x {r}",
-                        self.num_perm
-                    );
+                let (b, r) = (b as usize, r as usize);
+                if b * r > num_perm {
+                    return Err(Cli::command().error(
+                        clap::error::ErrorKind::ValueValidation,
+                        format!("--bands x --rows must be at most --num-perm ({num_perm}), got {b} x {r}"),
+                    ));
                 }
                 Banding::Manual(LshParams::fixed(b, r))
             }
             _ => Banding::Auto {
-                jaccard: self.lsh_threshold.map(|t| unit("lsh-threshold", t)).transpose()?,
+                jaccard: self.lsh_threshold,
+                fn_weight: 0.8,
             },
         };
         Ok(Config {
@@ -241,8 +241,12 @@ impl DetectArgs {
                 ..ShingleConfig::default()
             },
             minhash: MinHashConfig {
-                num_perm: self.num_perm,
+                num_perm,
                 seed: self.seed,
+                scheme: match self.sketch {
+                    SketchArg::Oph => Scheme::Oph,
+                    SketchArg::Classic => Scheme::Classic,
+                },
             },
             banding,
             boilerplate: BoilerplateConfig {
@@ -250,8 +254,8 @@ impl DetectArgs {
                 min_corpus_docs: self.boilerplate_docs,
             },
             verify: VerifyConfig {
-                threshold: unit("threshold", self.threshold)?,
-                containment: unit("containment", self.containment)?,
+                threshold: self.threshold,
+                containment: self.containment,
                 ..VerifyConfig::default()
             },
             cluster: ClusterConfig {
@@ -260,5 +264,15 @@ impl DetectArgs {
             },
             ..Config::default()
         })
+    }
+}
+
+/// Parses a number between 0 and 1 (a clap value parser, so a bad value is a usage error).
+fn unit_interval(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
+    if (0.0..=1.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("must be between 0 and 1, got {v}"))
     }
 }

@@ -21,9 +21,26 @@ use wiredup::pipeline::{self, Config, Outcome};
 fn main() {
     let cli = Cli::parse();
     if let Err(e) = run(cli) {
-        eprintln!("wiredup: error: {e:#}");
+        eprintln!("wiredup: error: {}", error_chain(&e));
         std::process::exit(1);
     }
+}
+
+/// The error and its causes, `outer: inner`, skipping a cause whose text the message before it
+/// already ends with (library errors that quote their source).
+fn error_chain(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let msg = cause.to_string();
+        if out.ends_with(&msg) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&msg);
+    }
+    out
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -138,13 +155,10 @@ fn run(cli: Cli) -> Result<()> {
 
 /// Validates flags, sets the thread count and builds the library configuration.
 fn setup(detect: &DetectArgs) -> Result<Config> {
-    let cfg = detect.to_config()?;
+    let cfg = detect.to_config().unwrap_or_else(|e| e.exit());
     if let Some(n) = detect.threads {
-        if n == 0 {
-            bail!("--threads must be at least 1");
-        }
         rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
+            .num_threads(n as usize)
             .build_global()
             .context("cannot start the thread pool")?;
     }

@@ -40,7 +40,10 @@ use crate::verify::{self, PairScore, VerifyConfig, VerifyStats};
 pub enum Banding {
     /// Optimised for a Jaccard threshold; `None` derives it from the verification threshold
     /// (the Jaccard of two equal-length documents sharing that share: `t / (2 - t)`).
-    Auto { jaccard: Option<f64> },
+    /// False negatives weigh `fn_weight` and false positives `1 - fn_weight`: every candidate is
+    /// verified exactly, so a false positive costs one cheap check while a false negative is a
+    /// copy lost; the default 0.8 buys recall near the threshold.
+    Auto { jaccard: Option<f64>, fn_weight: f64 },
     /// Set by hand.
     Manual(LshParams),
 }
@@ -66,7 +69,10 @@ impl Default for Config {
         Config {
             shingle: ShingleConfig::default(),
             minhash: MinHashConfig::default(),
-            banding: Banding::Auto { jaccard: None },
+            banding: Banding::Auto {
+                jaccard: None,
+                fn_weight: 0.8,
+            },
             buckets: BucketLimits::default(),
             boilerplate: BoilerplateConfig::default(),
             verify: VerifyConfig::default(),
@@ -82,10 +88,11 @@ impl Config {
     pub fn lsh_params(&self) -> LshParams {
         match &self.banding {
             Banding::Manual(p) => p.clone(),
-            Banding::Auto { jaccard } => {
+            Banding::Auto { jaccard, fn_weight } => {
                 let t = self.verify.threshold.clamp(0.0, 1.0);
                 let j = jaccard.unwrap_or(t / (2.0 - t));
-                LshParams::optimal(j, self.minhash.num_perm, 0.5, 0.5)
+                let w = fn_weight.clamp(0.0, 1.0);
+                LshParams::optimal(j, self.minhash.num_perm, 1.0 - w, w)
             }
         }
     }
