@@ -134,11 +134,21 @@ pub fn learn(docs: &[DocParagraphs<'_>], cfg: &BoilerplateConfig) -> Boilerplate
     let mut set = HashSet::new();
     if cfg.min_source_docs > 0 {
         let min = cfg.min_source_docs as u32;
-        set.extend(per_source.iter().filter(|(_, &c)| c >= min).map(|(&(_, h), _)| h));
+        set.extend(
+            per_source
+                .iter()
+                .filter(|(_, &c)| c >= min)
+                .map(|(&(_, h), _)| h),
+        );
     }
     if corpus_min != usize::MAX {
         let min = corpus_min.min(u32::MAX as usize) as u32;
-        set.extend(per_corpus.iter().filter(|(_, &c)| c >= min).map(|(&h, _)| h));
+        set.extend(
+            per_corpus
+                .iter()
+                .filter(|(_, &c)| c >= min)
+                .map(|(&h, _)| h),
+        );
     }
     Boilerplate { set }
 }
@@ -206,8 +216,14 @@ mod tests {
         let a = [1u64, 2];
         let b = [1u64, 3];
         let c = [1u64, 4];
-        let fwd = learn(&[doc(Some("s"), &a), doc(Some("s"), &b), doc(Some("s"), &c)], &cfg);
-        let rev = learn(&[doc(Some("s"), &c), doc(Some("s"), &b), doc(Some("s"), &a)], &cfg);
+        let fwd = learn(
+            &[doc(Some("s"), &a), doc(Some("s"), &b), doc(Some("s"), &c)],
+            &cfg,
+        );
+        let rev = learn(
+            &[doc(Some("s"), &c), doc(Some("s"), &b), doc(Some("s"), &a)],
+            &cfg,
+        );
         assert_eq!(fwd.sorted_hashes(), rev.sorted_hashes());
     }
 }

@@ -70,7 +70,8 @@ pub fn sort_pairs(pairs: &mut [PairScore]) {
         // Compare the ratios exactly (cross-multiplied integers), not as floats.
         let sim = |p: &PairScore| (p.intersection as u64, p.size_a.max(p.size_b) as u64);
         let con = |p: &PairScore| (p.intersection as u64, p.size_a.min(p.size_b).max(1) as u64);
-        let cmp_ratio = |(n1, d1): (u64, u64), (n2, d2): (u64, u64)| (n2 * d1.max(1)).cmp(&(n1 * d2.max(1)));
+        let cmp_ratio =
+            |(n1, d1): (u64, u64), (n2, d2): (u64, u64)| (n2 * d1.max(1)).cmp(&(n1 * d2.max(1)));
         cmp_ratio(sim(x), sim(y))
             .then(cmp_ratio(con(x), con(y)))
             .then(x.a.cmp(&y.a))
@@ -92,7 +93,12 @@ pub fn cluster(
     sort_pairs(&mut order);
     let mut uf = UnionFind::new(n);
     let mut cores: Vec<Vec<u32>> = (0..n as u32).map(|i| vec![i]).collect();
-    let rank = |i: u32| (std::cmp::Reverse(sizes.get(i as usize).copied().unwrap_or(0)), i);
+    let rank = |i: u32| {
+        (
+            std::cmp::Reverse(sizes.get(i as usize).copied().unwrap_or(0)),
+            i,
+        )
+    };
     for p in &order {
         let (ra, rb) = (uf.find(p.a), uf.find(p.b));
         if ra == rb {
@@ -187,7 +193,11 @@ mod tests {
             guard: false,
             core_size: 4,
         };
-        let pairs = [pair(0, 1, 10, 10, 10), pair(1, 2, 5, 10, 10), pair(3, 4, 9, 10, 10)];
+        let pairs = [
+            pair(0, 1, 10, 10, 10),
+            pair(1, 2, 5, 10, 10),
+            pair(3, 4, 9, 10, 10),
+        ];
         let labels = cluster(6, &pairs, &[10; 6], &cfg, |_, _| false);
         assert_eq!(labels, vec![0, 0, 0, 3, 3, 5]);
         assert_eq!(groups(&labels), vec![vec![0, 1, 2], vec![3, 4], vec![5]]);
@@ -206,7 +216,11 @@ mod tests {
     #[test]
     fn guard_keeps_real_stories_together() {
         // Four copies of one story, all mutually linked.
-        let pairs = [pair(0, 1, 9, 10, 10), pair(2, 3, 9, 10, 10), pair(1, 2, 8, 10, 10)];
+        let pairs = [
+            pair(0, 1, 9, 10, 10),
+            pair(2, 3, 9, 10, 10),
+            pair(1, 2, 8, 10, 10),
+        ];
         let labels = cluster(4, &pairs, &[10; 4], &ClusterConfig::default(), |_, _| true);
         assert_eq!(labels, vec![0; 4]);
     }
@@ -214,14 +228,35 @@ mod tests {
     #[test]
     fn representative_prefers_earliest_then_longest() {
         let keys = [
-            RepKey { published: None, length: 500 },
-            RepKey { published: Some(200), length: 10 },
-            RepKey { published: Some(100), length: 10 },
-            RepKey { published: Some(100), length: 20 },
+            RepKey {
+                published: None,
+                length: 500,
+            },
+            RepKey {
+                published: Some(200),
+                length: 10,
+            },
+            RepKey {
+                published: Some(100),
+                length: 10,
+            },
+            RepKey {
+                published: Some(100),
+                length: 20,
+            },
         ];
         assert_eq!(representative(&[0, 1, 2, 3], &keys), Some(3));
         assert_eq!(representative(&[0, 1], &keys), Some(1));
-        let undated = [RepKey { published: None, length: 5 }, RepKey { published: None, length: 5 }];
+        let undated = [
+            RepKey {
+                published: None,
+                length: 5,
+            },
+            RepKey {
+                published: None,
+                length: 5,
+            },
+        ];
         assert_eq!(representative(&[1, 0], &undated), Some(0));
         assert_eq!(representative(&[], &undated), None);
     }

@@ -35,7 +35,12 @@ fn all_shingles(d: &Prepared, cfg: &Config, scratch: &mut Scratch) -> Vec<u64> {
     shingle::shingle_set(d.normalized.paragraphs(), &cfg.shingle, scratch)
 }
 
-fn missing_paragraphs(d: &Prepared, other: &[u64], cfg: &Config, scratch: &mut Scratch) -> Vec<String> {
+fn missing_paragraphs(
+    d: &Prepared,
+    other: &[u64],
+    cfg: &Config,
+    scratch: &mut Scratch,
+) -> Vec<String> {
     let mut out = Vec::new();
     let mut buf = Vec::new();
     for p in d.normalized.paragraphs() {
@@ -43,7 +48,10 @@ fn missing_paragraphs(d: &Prepared, other: &[u64], cfg: &Config, scratch: &mut S
         shingle::shingle_paragraph(p, &cfg.shingle, scratch, &mut buf);
         buf.sort_unstable();
         buf.dedup();
-        let found = buf.iter().filter(|h| other.binary_search(h).is_ok()).count();
+        let found = buf
+            .iter()
+            .filter(|h| other.binary_search(h).is_ok())
+            .count();
         if found * 2 < buf.len() && !out.iter().any(|q: &String| q == p) {
             out.push(p.to_string());
         }
@@ -89,12 +97,20 @@ mod tests {
     fn repost_additions_are_listed() {
         let cfg = Config::default();
         let story = "Storm hits the coast\n\nHeavy rain and strong winds battered the northern coast on Monday, officials said.\n\nThousands of homes lost power as trees fell across lines in three districts.";
-        let repost = format!("Spread the love\n\n{story}\n\nJane Doe is an award winning writer who loves her cats.");
+        let repost = format!(
+            "Spread the love\n\n{story}\n\nJane Doe is an award winning writer who loves her cats."
+        );
         let mut p = normalize_all(&[story, repost.as_str()], &cfg);
         shingle_all(&mut p, &Boilerplate::default(), &cfg);
         let c = compare(&p[0], &p[1], &cfg);
         assert!(c.only_in_a.is_empty());
-        assert_eq!(c.only_in_b, vec!["spread the love".to_string(), "jane doe is an award winning writer who loves her cats".to_string()]);
+        assert_eq!(
+            c.only_in_b,
+            vec![
+                "spread the love".to_string(),
+                "jane doe is an award winning writer who loves her cats".to_string()
+            ]
+        );
         assert!((c.containment_a_in_b - 1.0).abs() < 1e-12);
         assert!(c.verdict.starts_with("copy"));
     }

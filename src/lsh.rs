@@ -247,7 +247,10 @@ mod tests {
 
     #[test]
     fn buckets_yield_pairs_and_cap_large_ones() {
-        let limits = BucketLimits { max_bucket: 3, anchors: 1 };
+        let limits = BucketLimits {
+            max_bucket: 3,
+            anchors: 1,
+        };
         let mut small = vec![(1, 0), (1, 2), (1, 1), (2, 5)];
         let mut out = Vec::new();
         bucket_pairs(&mut small, &limits, &mut out);
@@ -262,14 +265,22 @@ mod tests {
     #[test]
     fn identical_documents_are_candidates_and_empty_ones_are_not() {
         let cfg = MinHashConfig::default();
-        let a: Vec<u64> = (0..50u64).map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15)).collect();
+        let a: Vec<u64> = (0..50u64)
+            .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+            .collect();
         let mut a_sorted = a.clone();
         a_sorted.sort_unstable();
-        let other: Vec<u64> = (1000..1050u64).map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15)).collect();
+        let other: Vec<u64> = (1000..1050u64)
+            .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+            .collect();
         let mut o = other.clone();
         o.sort_unstable();
         let sigs = Signatures::compute(&[a_sorted.clone(), vec![], a_sorted, o, vec![]], &cfg);
-        let c = candidates(&sigs, &LshParams::optimal(0.5, 128, 0.5, 0.5), &BucketLimits::default());
+        let c = candidates(
+            &sigs,
+            &LshParams::optimal(0.5, 128, 0.5, 0.5),
+            &BucketLimits::default(),
+        );
         assert_eq!(c, vec![(0, 2)]);
     }
 }

@@ -57,15 +57,18 @@ fn run(cli: Cli) -> Result<()> {
             let out = detect_all(&corpus, &cfg, detect.quiet);
             match output {
                 Some(path) => {
-                    let mut f = AtomicFile::create(&path).with_context(|| format!("{}: cannot create", path.display()))?;
+                    let mut f = AtomicFile::create(&path)
+                        .with_context(|| format!("{}: cannot create", path.display()))?;
                     output::write_clusters(f.writer(), &corpus.docs, &out, format.into())
                         .with_context(|| format!("{}: write failed", path.display()))?;
-                    f.commit().with_context(|| format!("{}: write failed", path.display()))?;
+                    f.commit()
+                        .with_context(|| format!("{}: write failed", path.display()))?;
                 }
                 None => {
                     let stdout = std::io::stdout();
                     let mut w = std::io::BufWriter::new(stdout.lock());
-                    output::write_clusters(&mut w, &corpus.docs, &out, format.into()).context("writing to standard output")?;
+                    output::write_clusters(&mut w, &corpus.docs, &out, format.into())
+                        .context("writing to standard output")?;
                     w.flush().context("writing to standard output")?;
                 }
             }
@@ -87,19 +90,40 @@ fn run(cli: Cli) -> Result<()> {
             let counts = if output.as_os_str() == "-" {
                 let stdout = std::io::stdout();
                 let mut w = std::io::BufWriter::new(stdout.lock());
-                let c = output::write_dedup(&mut w, &corpus.docs, &out, annotate, &ropts.id_field, &ropts.text_field)
-                    .context("writing to standard output")?;
+                let c = output::write_dedup(
+                    &mut w,
+                    &corpus.docs,
+                    &out,
+                    annotate,
+                    &ropts.id_field,
+                    &ropts.text_field,
+                )
+                .context("writing to standard output")?;
                 w.flush().context("writing to standard output")?;
                 c
             } else {
-                let mut f = AtomicFile::create(&output).with_context(|| format!("{}: cannot create", output.display()))?;
-                let c = output::write_dedup(f.writer(), &corpus.docs, &out, annotate, &ropts.id_field, &ropts.text_field)
+                let mut f = AtomicFile::create(&output)
+                    .with_context(|| format!("{}: cannot create", output.display()))?;
+                let c = output::write_dedup(
+                    f.writer(),
+                    &corpus.docs,
+                    &out,
+                    annotate,
+                    &ropts.id_field,
+                    &ropts.text_field,
+                )
+                .with_context(|| format!("{}: write failed", output.display()))?;
+                f.commit()
                     .with_context(|| format!("{}: write failed", output.display()))?;
-                f.commit().with_context(|| format!("{}: write failed", output.display()))?;
                 c
             };
             if !detect.quiet {
-                summary(&corpus, &out, started.elapsed(), Some((counts.kept, counts.duplicates, annotate)));
+                summary(
+                    &corpus,
+                    &out,
+                    started.elapsed(),
+                    Some((counts.kept, counts.duplicates, annotate)),
+                );
             }
         }
         Command::Compare {
@@ -131,7 +155,13 @@ fn run(cli: Cli) -> Result<()> {
                 )
             } else {
                 let corpus = read(&inputs, &ropts)?;
-                let find = |id: &str| corpus.docs.iter().position(|d| d.id == id).with_context(|| format!("no document with id {id:?} in the inputs"));
+                let find = |id: &str| {
+                    corpus
+                        .docs
+                        .iter()
+                        .position(|d| d.id == id)
+                        .with_context(|| format!("no document with id {id:?} in the inputs"))
+                };
                 let (ia, ib) = (find(&a)?, find(&b)?);
                 (corpus, ia, ib)
             };
@@ -197,7 +227,11 @@ fn summary(corpus: &Corpus, out: &Outcome, elapsed: Duration, dedup: Option<(usi
         corpus.skipped.len()
     );
     for sk in corpus.skipped.iter().take(20) {
-        let _ = writeln!(e, "  skipped {}:{}: {}", sk.origin.file, sk.origin.line, sk.reason);
+        let _ = writeln!(
+            e,
+            "  skipped {}:{}: {}",
+            sk.origin.file, sk.origin.line, sk.reason
+        );
     }
     if corpus.skipped.len() > 20 {
         let _ = writeln!(e, "  ... and {} more", corpus.skipped.len() - 20);
@@ -224,7 +258,12 @@ fn summary(corpus: &Corpus, out: &Outcome, elapsed: Duration, dedup: Option<(usi
     );
     if let Some((kept, dups, annotate)) = dedup {
         if annotate {
-            let _ = writeln!(e, "wiredup: wrote {} records, {} annotated as duplicates", kept + dups, dups);
+            let _ = writeln!(
+                e,
+                "wiredup: wrote {} records, {} annotated as duplicates",
+                kept + dups,
+                dups
+            );
         } else {
             let _ = writeln!(e, "wiredup: kept {kept} records, dropped {dups} duplicates");
         }
@@ -249,15 +288,32 @@ fn print_comparison(a: &str, b: &str, c: &wiredup::compare::Comparison, json: bo
         println!("{}", serde_json::to_string_pretty(c)?);
         return Ok(());
     }
-    let name = |s: &str| Path::new(s).file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_else(|| s.to_string());
+    let name = |s: &str| {
+        Path::new(s)
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_else(|| s.to_string())
+    };
     let (na, nb) = (name(a), name(b));
     println!("A: {a}\nB: {b}");
     println!("verdict:         {}", c.verdict);
-    println!("similarity:      {:.4}  (shared share of the longer story text)", c.similarity);
+    println!(
+        "similarity:      {:.4}  (shared share of the longer story text)",
+        c.similarity
+    );
     println!("jaccard:         {:.4}", c.jaccard);
-    println!("A inside B:      {:.4}  ({} shingles in A)", c.containment_a_in_b, c.shingles_a);
-    println!("B inside A:      {:.4}  ({} shingles in B)", c.containment_b_in_a, c.shingles_b);
-    for (label, paras) in [(format!("only in A ({na})"), &c.only_in_a), (format!("only in B ({nb})"), &c.only_in_b)] {
+    println!(
+        "A inside B:      {:.4}  ({} shingles in A)",
+        c.containment_a_in_b, c.shingles_a
+    );
+    println!(
+        "B inside A:      {:.4}  ({} shingles in B)",
+        c.containment_b_in_a, c.shingles_b
+    );
+    for (label, paras) in [
+        (format!("only in A ({na})"), &c.only_in_a),
+        (format!("only in B ({nb})"), &c.only_in_b),
+    ] {
         println!("\n{label}: {} paragraph(s)", paras.len());
         for p in paras {
             let short: String = p.chars().take(160).collect();

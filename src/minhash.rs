@@ -139,7 +139,7 @@ impl Hasher {
             Scheme::Oph => {
                 let mix_seed = splitmix64(&mut state);
                 let probes = (0..n * PROBES)
-                    .map(|_| ((splitmix64(&mut state) >> 32) * n as u64 >> 32) as u32)
+                    .map(|_| (((splitmix64(&mut state) >> 32) * n as u64) >> 32) as u32)
                     .collect();
                 Hasher {
                     scheme: Scheme::Oph,
@@ -180,7 +180,9 @@ impl Hasher {
         // a bin's minimum is its earliest hit. Stopping after the round that fills the last bin
         // gives the same minima as running forever: later rounds only hold larger values.
         while empty > 0 && round <= MAX_ROUND {
-            let salt = self.mix_seed.wrapping_add(round.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            let salt = self
+                .mix_seed
+                .wrapping_add(round.wrapping_mul(0x9E37_79B9_7F4A_7C15));
             let tag = (round as u32) << VALUE_BITS;
             for &x in set {
                 let h = fmix64(x ^ salt);
@@ -209,7 +211,11 @@ impl Hasher {
                     .iter()
                     .map(|&j| j as usize)
                     .find(|&j| filled[j])
-                    .or_else(|| (1..out.len()).map(|d| (i + d) % out.len()).find(|&j| filled[j]));
+                    .or_else(|| {
+                        (1..out.len())
+                            .map(|d| (i + d) % out.len())
+                            .find(|&j| filled[j])
+                    });
                 if let Some(j) = donor {
                     out[i] = out[j];
                 }
@@ -335,49 +341,73 @@ mod tests {
     #[test]
     fn fixed_seed_gives_fixed_values() {
         // Persisted signatures depend on this: the family must never change silently.
-        let h = Hasher::new(&MinHashConfig { num_perm: 4, seed: 42, ..MinHashConfig::default() });
+        let h = Hasher::new(&MinHashConfig {
+            num_perm: 4,
+            seed: 42,
+            ..MinHashConfig::default()
+        });
         let sig = h.sign(&[1, 2, 3]).unwrap_or_default();
-        let again = Hasher::new(&MinHashConfig { num_perm: 4, seed: 42, ..MinHashConfig::default() }).sign(&[3, 2, 1]);
+        let again = Hasher::new(&MinHashConfig {
+            num_perm: 4,
+            seed: 42,
+            ..MinHashConfig::default()
+        })
+        .sign(&[3, 2, 1]);
         assert_eq!(Some(sig.clone()), again);
-        let other = Hasher::new(&MinHashConfig { num_perm: 4, seed: 43, ..MinHashConfig::default() }).sign(&[1, 2, 3]);
+        let other = Hasher::new(&MinHashConfig {
+            num_perm: 4,
+            seed: 43,
+            ..MinHashConfig::default()
+        })
+        .sign(&[1, 2, 3]);
         assert_ne!(Some(sig), other);
     }
 
     #[test]
     fn parallel_equals_sequential() {
-      for scheme in SCHEMES {
-        let cfg = MinHashConfig { scheme, ..MinHashConfig::default() };
-        let sets: Vec<Vec<u64>> = (0..200u64).map(|i| set_of(i..i + 50)).collect();
-        let par = Signatures::compute(&sets, &cfg);
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build();
-        if let Ok(pool) = pool {
-            let seq = pool.install(|| Signatures::compute(&sets, &cfg));
-            assert_eq!(par, seq);
+        for scheme in SCHEMES {
+            let cfg = MinHashConfig {
+                scheme,
+                ..MinHashConfig::default()
+            };
+            let sets: Vec<Vec<u64>> = (0..200u64).map(|i| set_of(i..i + 50)).collect();
+            let par = Signatures::compute(&sets, &cfg);
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build();
+            if let Ok(pool) = pool {
+                let seq = pool.install(|| Signatures::compute(&sets, &cfg));
+                assert_eq!(par, seq);
+            }
         }
-      }
     }
 
     const SCHEMES: [Scheme; 2] = [Scheme::Oph, Scheme::Classic];
 
     #[test]
     fn estimate_error_is_within_bound_on_average() {
-      for scheme in SCHEMES {
-        // J = 1/3 exactly: sets of 200 sharing 100.
-        let cfg = MinHashConfig { num_perm: 256, seed: 9, scheme };
-        let mut total_err = 0.0;
-        let trials = 40;
-        for t in 0..trials {
-            let base = t * 1000;
-            let a = set_of(base..base + 200);
-            let b = set_of(base + 100..base + 300);
-            let h = Hasher::new(&cfg);
-            let (sa, sb) = (h.sign(&a).unwrap_or_default(), h.sign(&b).unwrap_or_default());
-            total_err += (estimate_jaccard(&sa, &sb) - 1.0 / 3.0).abs();
+        for scheme in SCHEMES {
+            // J = 1/3 exactly: sets of 200 sharing 100.
+            let cfg = MinHashConfig {
+                num_perm: 256,
+                seed: 9,
+                scheme,
+            };
+            let mut total_err = 0.0;
+            let trials = 40;
+            for t in 0..trials {
+                let base = t * 1000;
+                let a = set_of(base..base + 200);
+                let b = set_of(base + 100..base + 300);
+                let h = Hasher::new(&cfg);
+                let (sa, sb) = (
+                    h.sign(&a).unwrap_or_default(),
+                    h.sign(&b).unwrap_or_default(),
+                );
+                total_err += (estimate_jaccard(&sa, &sb) - 1.0 / 3.0).abs();
+            }
+            // Mean absolute error of an unbiased estimate with sd 0.0295 is about 0.0235.
+            let mean = total_err / trials as f64;
+            assert!(mean < 0.035, "{scheme:?}: mean abs error {mean}");
         }
-        // Mean absolute error of an unbiased estimate with sd 0.0295 is about 0.0235.
-        let mean = total_err / trials as f64;
-        assert!(mean < 0.035, "{scheme:?}: mean abs error {mean}");
-      }
     }
 
     #[test]
@@ -387,7 +417,10 @@ mod tests {
         let h = Hasher::new(&MinHashConfig::default());
         let a = set_of(0..5);
         let b = set_of(100..105);
-        let (sa, sb) = (h.sign(&a).unwrap_or_default(), h.sign(&b).unwrap_or_default());
+        let (sa, sb) = (
+            h.sign(&a).unwrap_or_default(),
+            h.sign(&b).unwrap_or_default(),
+        );
         assert_eq!(sa.len(), 128);
         assert_eq!(Some(sa.clone()), h.sign(&a));
         assert!(estimate_jaccard(&sa, &sb) < 0.1);
@@ -395,7 +428,10 @@ mod tests {
         let one = h.sign(&set_of(7..8)).unwrap_or_default();
         assert!(one.iter().all(|&v| v != EMPTY));
         // Thousands of bins and one shingle run past the round cap and use the fallback.
-        let big = Hasher::new(&MinHashConfig { num_perm: 4096, ..MinHashConfig::default() });
+        let big = Hasher::new(&MinHashConfig {
+            num_perm: 4096,
+            ..MinHashConfig::default()
+        });
         let sig = big.sign(&set_of(7..8)).unwrap_or_default();
         assert!(sig.iter().all(|&v| v != EMPTY));
         assert_eq!(Some(sig), big.sign(&set_of(7..8)));

@@ -44,7 +44,11 @@ impl Normalized {
         if self.text.is_empty() {
             0
         } else {
-            self.text.bytes().filter(|&b| b == b' ' || b == b'\n').count() + 1
+            self.text
+                .bytes()
+                .filter(|&b| b == b' ' || b == b'\n')
+                .count()
+                + 1
         }
     }
 }
@@ -224,7 +228,11 @@ fn parse_tag(b: &[u8], lt: usize) -> Option<(usize, TagKind)> {
     }
     // Debris with stray spaces (`< p>`, `</ br >`) is a tag only without attributes, so that
     // text such as "a < b and c > d" is kept.
-    if loose && !b[j..j + gt].iter().all(|&c| matches!(c, b' ' | b'\t' | b'/')) {
+    if loose
+        && !b[j..j + gt]
+            .iter()
+            .all(|&c| matches!(c, b' ' | b'\t' | b'/'))
+    {
         return None;
     }
     let end = j + gt + 1;
@@ -301,7 +309,11 @@ impl Tokenizer {
     fn start_word(&mut self) {
         if !self.in_word {
             if !self.out.is_empty() {
-                self.out.push(if self.hard_break || self.newlines >= 2 { '\n' } else { ' ' });
+                self.out.push(if self.hard_break || self.newlines >= 2 {
+                    '\n'
+                } else {
+                    ' '
+                });
             }
             self.newlines = 0;
             self.hard_break = false;
@@ -327,8 +339,11 @@ impl Tokenizer {
         }
         if ascii {
             self.start_word();
-            self.out.extend(w.bytes().map(|b| b.to_ascii_lowercase() as char));
-        } else if unicode_normalization::is_nfkc_quick(w.chars()) == unicode_normalization::IsNormalized::Yes {
+            self.out
+                .extend(w.bytes().map(|b| b.to_ascii_lowercase() as char));
+        } else if unicode_normalization::is_nfkc_quick(w.chars())
+            == unicode_normalization::IsNormalized::Yes
+        {
             for c in w.chars() {
                 self.normalized_char(c);
             }
@@ -349,7 +364,8 @@ impl Tokenizer {
             self.start_word();
             // A few letters lower-case to a letter plus a combining mark (`İ`); keep the
             // letters only, so the output stays alphanumeric.
-            self.out.extend(c.to_lowercase().filter(|l| l.is_alphanumeric()));
+            self.out
+                .extend(c.to_lowercase().filter(|l| l.is_alphanumeric()));
         } else {
             // A combining mark left uncomposed, or a non-alphanumeric from NFKC: a word break.
             self.in_word = false;

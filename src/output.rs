@@ -82,7 +82,12 @@ fn line<W: Write, T: Serialize>(w: &mut W, v: &T) -> io::Result<()> {
 }
 
 /// Writes the result of `wiredup cluster` in `format`.
-pub fn write_clusters<W: Write>(w: &mut W, docs: &[Document], out: &Outcome, format: Format) -> io::Result<()> {
+pub fn write_clusters<W: Write>(
+    w: &mut W,
+    docs: &[Document],
+    out: &Outcome,
+    format: Format,
+) -> io::Result<()> {
     match format {
         Format::Clusters => {
             for c in &out.clusters {
@@ -106,7 +111,13 @@ pub fn write_clusters<W: Write>(w: &mut W, docs: &[Document], out: &Outcome, for
         }
         Format::Assignments => {
             for (d, &c) in docs.iter().zip(&out.cluster_ids) {
-                line(w, &AssignmentOut { id: &d.id, cluster: c })?;
+                line(
+                    w,
+                    &AssignmentOut {
+                        id: &d.id,
+                        cluster: c,
+                    },
+                )?;
             }
         }
         Format::Pairs => {
@@ -169,7 +180,8 @@ pub fn write_dedup<W: Write>(
                 w.write_all(b"\n")?;
             }
             (Some(raw), Some((of, sim))) => {
-                let mut obj: Map<String, Value> = serde_json::from_str(raw).map_err(io::Error::other)?;
+                let mut obj: Map<String, Value> =
+                    serde_json::from_str(raw).map_err(io::Error::other)?;
                 obj.insert("dup_of".into(), Value::String(of.to_string()));
                 obj.insert("similarity".into(), Value::from(sim));
                 line(w, &obj)?;
@@ -256,13 +268,25 @@ mod tests {
             f.writer().write_all(b"half").expect("write");
             // Dropped without commit.
         }
-        assert_eq!(std::fs::read_to_string(&target).ok().as_deref(), Some("old\n"));
-        assert_eq!(std::fs::read_dir(dir.path()).map(|d| d.count()).ok(), Some(1));
+        assert_eq!(
+            std::fs::read_to_string(&target).ok().as_deref(),
+            Some("old\n")
+        );
+        assert_eq!(
+            std::fs::read_dir(dir.path()).map(|d| d.count()).ok(),
+            Some(1)
+        );
         let mut f = AtomicFile::create(&target).expect("create temp file");
         f.writer().write_all(b"new\n").expect("write");
         f.commit().expect("commit");
-        assert_eq!(std::fs::read_to_string(&target).ok().as_deref(), Some("new\n"));
-        assert_eq!(std::fs::read_dir(dir.path()).map(|d| d.count()).ok(), Some(1));
+        assert_eq!(
+            std::fs::read_to_string(&target).ok().as_deref(),
+            Some("new\n")
+        );
+        assert_eq!(
+            std::fs::read_dir(dir.path()).map(|d| d.count()).ok(),
+            Some(1)
+        );
     }
 
     #[test]

@@ -43,7 +43,10 @@ pub enum Banding {
     /// False negatives weigh `fn_weight` and false positives `1 - fn_weight`: every candidate is
     /// verified exactly, so a false positive costs one cheap check while a false negative is a
     /// copy lost; the default 0.8 buys recall near the threshold.
-    Auto { jaccard: Option<f64>, fn_weight: f64 },
+    Auto {
+        jaccard: Option<f64>,
+        fn_weight: f64,
+    },
     /// Set by hand.
     Manual(LshParams),
 }
@@ -143,22 +146,24 @@ pub fn normalize_all(texts: &[&str], cfg: &Config) -> Vec<Prepared> {
 
 /// Shingles the story text of each prepared document, skipping boilerplate paragraphs.
 pub fn shingle_all(prepared: &mut [Prepared], bp: &Boilerplate, cfg: &Config) {
-    prepared.par_iter_mut().for_each_init(Scratch::default, |scratch, d| {
-        let mut out = Vec::new();
-        for (p, &h) in d.normalized.paragraphs().zip(&d.paragraphs) {
-            if !bp.contains(h) {
-                shingle::shingle_paragraph(p, &cfg.shingle, scratch, &mut out);
+    prepared
+        .par_iter_mut()
+        .for_each_init(Scratch::default, |scratch, d| {
+            let mut out = Vec::new();
+            for (p, &h) in d.normalized.paragraphs().zip(&d.paragraphs) {
+                if !bp.contains(h) {
+                    shingle::shingle_paragraph(p, &cfg.shingle, scratch, &mut out);
+                }
             }
-        }
-        if out.is_empty() && !d.paragraphs.is_empty() {
-            // A page that is all boilerplate still has content; compare it on all of it.
-            d.all_boilerplate = true;
-            for p in d.normalized.paragraphs() {
-                shingle::shingle_paragraph(p, &cfg.shingle, scratch, &mut out);
+            if out.is_empty() && !d.paragraphs.is_empty() {
+                // A page that is all boilerplate still has content; compare it on all of it.
+                d.all_boilerplate = true;
+                for p in d.normalized.paragraphs() {
+                    shingle::shingle_paragraph(p, &cfg.shingle, scratch, &mut out);
+                }
             }
-        }
-        d.shingles = shingle::into_set(out);
-    });
+            d.shingles = shingle::into_set(out);
+        });
 }
 
 /// Candidate pairs from shared story paragraphs.
@@ -332,7 +337,15 @@ pub fn run_with_progress(docs: &[Document], cfg: &Config, on_stage: &dyn Fn(&str
         ..Stats::default()
     };
     let mut clock = Instant::now();
-    let stages = ["normalize", "boilerplate", "shingle", "minhash", "lsh", "verify", "cluster"];
+    let stages = [
+        "normalize",
+        "boilerplate",
+        "shingle",
+        "minhash",
+        "lsh",
+        "verify",
+        "cluster",
+    ];
     let mut stage = 0usize;
     on_stage(stages[0]);
     let mut lap = |name: &str, stats: &mut Stats| {
@@ -367,7 +380,10 @@ pub fn run_with_progress(docs: &[Document], cfg: &Config, on_stage: &dyn Fn(&str
     stats.all_boilerplate = prepared.iter().filter(|p| p.all_boilerplate).count();
     lap("shingle", &mut stats);
 
-    let sets: Vec<Vec<u64>> = prepared.iter_mut().map(|p| std::mem::take(&mut p.shingles)).collect();
+    let sets: Vec<Vec<u64>> = prepared
+        .iter_mut()
+        .map(|p| std::mem::take(&mut p.shingles))
+        .collect();
     let sigs = Signatures::compute(&sets, &cfg.minhash);
     lap("minhash", &mut stats);
 
@@ -458,7 +474,14 @@ mod tests {
         assert_eq!(parse_time("2024-08-07T06:16:00.123Z"), Some(1_723_011_360));
         assert_eq!(parse_time("2024-08-07"), Some(1_722_988_800));
         assert_eq!(parse_time("2024-08-07 06:16"), Some(1_723_011_360));
-        for bad in ["", "yesterday", "2024-13-01", "2024-08-07T25:00:00Z", "2024-08-07Tx", "2024-08-07T06:16:00Q"] {
+        for bad in [
+            "",
+            "yesterday",
+            "2024-13-01",
+            "2024-08-07T25:00:00Z",
+            "2024-08-07Tx",
+            "2024-08-07T06:16:00Q",
+        ] {
             assert_eq!(parse_time(bad), None, "{bad}");
         }
     }

@@ -63,7 +63,12 @@ pub fn paragraph_hash(paragraph: &str, seed: u64) -> u64 {
 }
 
 /// Appends the shingle hashes of one normalized paragraph to `out` (unsorted, may repeat).
-pub fn shingle_paragraph(para: &str, cfg: &ShingleConfig, scratch: &mut Scratch, out: &mut Vec<u64>) {
+pub fn shingle_paragraph(
+    para: &str,
+    cfg: &ShingleConfig,
+    scratch: &mut Scratch,
+    out: &mut Vec<u64>,
+) {
     if para.is_empty() {
         return;
     }
@@ -183,7 +188,10 @@ mod tests {
     #[test]
     fn short_paragraph_is_one_shingle() {
         let cfg = words(5);
-        assert_eq!(set(&["spread the love"], &cfg), vec![xxh3_64_with_seed(b"spread the love", 7)]);
+        assert_eq!(
+            set(&["spread the love"], &cfg),
+            vec![xxh3_64_with_seed(b"spread the love", 7)]
+        );
         assert!(set(&[], &cfg).is_empty());
         assert!(set(&[""], &cfg).is_empty());
     }
@@ -202,7 +210,14 @@ mod tests {
     fn inserted_paragraph_destroys_no_shingle() {
         let cfg = words(3);
         let story = set(&["one two three four", "five six seven eight"], &cfg);
-        let repost = set(&["one two three four", "headline again", "five six seven eight"], &cfg);
+        let repost = set(
+            &[
+                "one two three four",
+                "headline again",
+                "five six seven eight",
+            ],
+            &cfg,
+        );
         assert_eq!(intersection_size(&story, &repost), story.len());
     }
 

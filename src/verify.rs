@@ -86,7 +86,10 @@ impl PairScore {
 
     /// |A ∩ B| / |A ∪ B|.
     pub fn jaccard(&self) -> f64 {
-        Self::ratio(self.intersection, self.size_a + self.size_b - self.intersection)
+        Self::ratio(
+            self.intersection,
+            self.size_a + self.size_b - self.intersection,
+        )
     }
 
     /// |A ∩ B| / |A|.
@@ -225,7 +228,10 @@ mod tests {
     fn estimate_prefilter_never_rejects_a_passing_pair() {
         let cfg = VerifyConfig::default();
         let mix = |v: Vec<u64>| {
-            let mut v: Vec<u64> = v.into_iter().map(|x| x.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xABCD).collect();
+            let mut v: Vec<u64> = v
+                .into_iter()
+                .map(|x| x.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xABCD)
+                .collect();
             v.sort_unstable();
             v
         };
@@ -237,7 +243,9 @@ mod tests {
         }
         let sigs = Signatures::compute(&sets, &MinHashConfig::default());
         let n = sets.len() as u32;
-        let cands: Vec<(u32, u32)> = (0..n).flat_map(|a| (a + 1..n).map(move |b| (a, b))).collect();
+        let cands: Vec<(u32, u32)> = (0..n)
+            .flat_map(|a| (a + 1..n).map(move |b| (a, b)))
+            .collect();
         let (got, stats) = verify(&cands, &sets, &sigs, &cfg);
         let truth: Vec<PairScore> = cands
             .iter()

@@ -24,7 +24,11 @@ const LABELS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/corpus/labels.jsonl")
 fn run_in(cwd: Option<&Path>, args: &[&str], stdin: Option<&[u8]>) -> Output {
     let mut cmd = Command::new(BIN);
     cmd.args(args)
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     if let Some(dir) = cwd {
@@ -60,7 +64,12 @@ fn stdout(o: &Output) -> String {
 /// Asserts exit code 0 and returns stdout.
 #[track_caller]
 fn ok(o: &Output) -> String {
-    assert_eq!(o.status.code(), Some(0), "expected success; stderr:\n{}", stderr(o));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "expected success; stderr:\n{}",
+        stderr(o)
+    );
     stdout(o)
 }
 
@@ -114,7 +123,10 @@ fn corpus_records() -> Vec<Value> {
 }
 
 fn corpus_ids() -> Vec<String> {
-    corpus_records().iter().map(|r| s(r, "id").to_owned()).collect()
+    corpus_records()
+        .iter()
+        .map(|r| s(r, "id").to_owned())
+        .collect()
 }
 
 /// id -> published, for the corpus.
@@ -204,7 +216,12 @@ fn p(path: &Path) -> &str {
 fn dir_entries(dir: &Path) -> BTreeSet<String> {
     fs::read_dir(dir)
         .expect("read dir")
-        .map(|e| e.expect("dir entry").file_name().to_string_lossy().into_owned())
+        .map(|e| {
+            e.expect("dir entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
         .collect()
 }
 
@@ -268,9 +285,16 @@ fn corpus_assignments_match_hand_checked_labels() {
     let out = dir.path().join("assign.jsonl");
     let o = run(&["cluster", CORPUS, "--format", "assignments", "-o", p(&out)]);
     let printed = ok(&o);
-    assert!(printed.is_empty(), "with -o nothing goes to stdout, got {printed:?}");
+    assert!(
+        printed.is_empty(),
+        "with -o nothing goes to stdout, got {printed:?}"
+    );
     // The summary goes to standard error.
-    assert!(stderr(&o).contains("44 documents"), "summary: {}", stderr(&o));
+    assert!(
+        stderr(&o).contains("44 documents"),
+        "summary: {}",
+        stderr(&o)
+    );
 
     let text = fs::read_to_string(&out).unwrap();
     assert!(text.ends_with('\n'));
@@ -303,11 +327,16 @@ fn corpus_assignments_match_hand_checked_labels() {
         })
         .collect();
     let bad = write_file(&dir.path().join("merged.jsonl"), merged.as_bytes());
-    let v: Value = serde_json::from_str(run_ok(&["eval", "--pred", &bad, "--labels", LABELS, "--json"]).trim()).unwrap();
+    let v: Value = serde_json::from_str(
+        run_ok(&["eval", "--pred", &bad, "--labels", LABELS, "--json"]).trim(),
+    )
+    .unwrap();
     assert!(f(&v, "f1") < 1.0 && f(&v, "ari") < 1.0, "{v}");
 
     // The text form of eval works too.
-    assert!(!run_ok(&["eval", "--pred", p(&out), "--labels", LABELS]).trim().is_empty());
+    assert!(!run_ok(&["eval", "--pred", p(&out), "--labels", LABELS])
+        .trim()
+        .is_empty());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -320,7 +349,13 @@ fn clusters_format_shape_and_representatives() {
     check_clusters(CORPUS, &text);
     // The known originals.
     let reps: BTreeSet<String> = rep_map(&text).into_keys().collect();
-    for orig in ["quake-orig", "museum-orig", "rates-orig", "canal-orig", "storm-a-orig"] {
+    for orig in [
+        "quake-orig",
+        "museum-orig",
+        "rates-orig",
+        "canal-orig",
+        "storm-a-orig",
+    ] {
         assert!(reps.contains(orig), "{orig} is a representative: {reps:?}");
     }
 
@@ -329,7 +364,10 @@ fn clusters_format_shape_and_representatives() {
     let dir = tempfile::tempdir().unwrap();
     let mut lines = corpus_lines();
     lines.reverse();
-    let path = write_file(&dir.path().join("reversed.jsonl"), (lines.join("\n") + "\n").as_bytes());
+    let path = write_file(
+        &dir.path().join("reversed.jsonl"),
+        (lines.join("\n") + "\n").as_bytes(),
+    );
     let text = run_ok(&["cluster", &path, "-q"]);
     check_clusters(&path, &text);
 }
@@ -342,7 +380,11 @@ fn check_clusters(input: &str, text: &str) {
 
     let assign = assignments_of(&[input]);
     let cluster_of: HashMap<&str, u64> = assign.iter().map(|(i, c)| (i.as_str(), *c)).collect();
-    let position: HashMap<&str, usize> = assign.iter().enumerate().map(|(k, (i, _))| (i.as_str(), k)).collect();
+    let position: HashMap<&str, usize> = assign
+        .iter()
+        .enumerate()
+        .map(|(k, (i, _))| (i.as_str(), k))
+        .collect();
 
     let mut seen: HashSet<String> = HashSet::new();
     let mut multi: BTreeSet<BTreeSet<String>> = BTreeSet::new();
@@ -360,7 +402,10 @@ fn check_clusters(input: &str, text: &str) {
         assert!(size >= 2, "clusters output holds only clusters of 2+: {v}");
 
         let ids: Vec<&str> = members.iter().map(|m| s(m, "id")).collect();
-        assert!(ids.contains(&rep), "representative {rep} is one of the members: {v}");
+        assert!(
+            ids.contains(&rep),
+            "representative {rep} is one of the members: {v}"
+        );
         for m in members {
             for key in ["similarity", "jaccard", "containment"] {
                 assert_unit(f(m, key), key);
@@ -375,10 +420,16 @@ fn check_clusters(input: &str, text: &str) {
         // Members in input order, disjoint across clusters, and the cluster number is the one
         // the assignments give.
         let pos: Vec<usize> = ids.iter().map(|i| position[i]).collect();
-        assert!(pos.windows(2).all(|w| w[0] < w[1]), "members in input order: {v}");
+        assert!(
+            pos.windows(2).all(|w| w[0] < w[1]),
+            "members in input order: {v}"
+        );
         for id in &ids {
             assert!(seen.insert(id.to_string()), "{id} is in two clusters");
-            assert_eq!(cluster_of[id], cluster, "cluster number of {id} agrees with assignments");
+            assert_eq!(
+                cluster_of[id], cluster,
+                "cluster number of {id} agrees with assignments"
+            );
         }
         // Clusters come in order of their first member.
         if let Some(prev) = last_first {
@@ -390,16 +441,28 @@ fn check_clusters(input: &str, text: &str) {
         let earliest = ids.iter().map(|i| published[*i].as_str()).min().unwrap();
         for i in &ids {
             let t = &published[*i];
-            assert!(t.len() == 20 && t.ends_with('Z'), "corpus times are uniform RFC 3339: {t}");
+            assert!(
+                t.len() == 20 && t.ends_with('Z'),
+                "corpus times are uniform RFC 3339: {t}"
+            );
         }
-        assert_eq!(published[rep], earliest, "representative of {ids:?} is the earliest published");
+        assert_eq!(
+            published[rep], earliest,
+            "representative of {ids:?} is the earliest published"
+        );
         let n_earliest = ids.iter().filter(|i| published[**i] == earliest).count();
-        assert_eq!(n_earliest, 1, "no ties in the corpus, so the choice is unambiguous");
+        assert_eq!(
+            n_earliest, 1,
+            "no ties in the corpus, so the choice is unambiguous"
+        );
 
         multi.insert(ids.iter().map(|i| i.to_string()).collect());
     }
     // The clusters are exactly the labelled stories with two or more documents.
-    let expected: BTreeSet<BTreeSet<String>> = label_partition().into_iter().filter(|g| g.len() >= 2).collect();
+    let expected: BTreeSet<BTreeSet<String>> = label_partition()
+        .into_iter()
+        .filter(|g| g.len() >= 2)
+        .collect();
     assert_eq!(multi, expected);
 }
 
@@ -410,19 +473,45 @@ fn check_clusters(input: &str, text: &str) {
 #[test]
 fn pairs_format_ids_and_scores() {
     let text = run_ok(&["cluster", CORPUS, "--format", "pairs", "-q"]);
-    let position: HashMap<String, usize> = corpus_ids().into_iter().enumerate().map(|(k, i)| (i, k)).collect();
+    let position: HashMap<String, usize> = corpus_ids()
+        .into_iter()
+        .enumerate()
+        .map(|(k, i)| (i, k))
+        .collect();
     let lines = parse_lines(&text);
-    assert!(!lines.is_empty(), "the corpus has copies, so there are verified pairs");
+    assert!(
+        !lines.is_empty(),
+        "the corpus has copies, so there are verified pairs"
+    );
     let mut seen = HashSet::new();
     let mut prev: Option<(usize, usize)> = None;
     for v in &lines {
         let (a, b) = (s(v, "a"), s(v, "b"));
-        assert!(position.contains_key(a), "pair id {a} is a document of the input");
-        assert!(position.contains_key(b), "pair id {b} is a document of the input");
+        assert!(
+            position.contains_key(a),
+            "pair id {a} is a document of the input"
+        );
+        assert!(
+            position.contains_key(b),
+            "pair id {b} is a document of the input"
+        );
         assert_ne!(a, b);
-        assert!(seen.insert((a.to_owned(), b.to_owned())), "pair listed twice: {v}");
-        let (sim, jac, ca, cb) = (f(v, "similarity"), f(v, "jaccard"), f(v, "containment_a"), f(v, "containment_b"));
-        for (x, name) in [(sim, "similarity"), (jac, "jaccard"), (ca, "containment_a"), (cb, "containment_b")] {
+        assert!(
+            seen.insert((a.to_owned(), b.to_owned())),
+            "pair listed twice: {v}"
+        );
+        let (sim, jac, ca, cb) = (
+            f(v, "similarity"),
+            f(v, "jaccard"),
+            f(v, "containment_a"),
+            f(v, "containment_b"),
+        );
+        for (x, name) in [
+            (sim, "similarity"),
+            (jac, "jaccard"),
+            (ca, "containment_a"),
+            (cb, "containment_b"),
+        ] {
             assert_unit(x, name);
         }
         // similarity = |A∩B| / max(|A|,|B|) = min of the containments; jaccard is at most that.
@@ -436,7 +525,10 @@ fn pairs_format_ids_and_scores() {
         prev = Some(key);
     }
     // The scraper repost of the quake story is verified against the wire original.
-    assert!(seen.contains(&("quake-orig".to_owned(), "scrape1-quake".to_owned())), "{seen:?}");
+    assert!(
+        seen.contains(&("quake-orig".to_owned(), "scrape1-quake".to_owned())),
+        "{seen:?}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -460,7 +552,10 @@ fn output_does_not_depend_on_threads() {
         // The default (all cores) gives the same bytes too.
         let default = run(&["cluster", CORPUS, "--format", format, "-q"]);
         ok(&default);
-        assert_eq!(outputs[0], default.stdout, "{format}: -j 1 and default differ");
+        assert_eq!(
+            outputs[0], default.stdout,
+            "{format}: -j 1 and default differ"
+        );
     }
     // Zero threads is refused.
     let o = run(&["cluster", CORPUS, "-q", "-j", "0"]);
@@ -489,16 +584,29 @@ fn result_does_not_depend_on_input_order() {
     let mut shuffled2 = lines.clone();
     shuffle(&mut shuffled2, 977);
 
-    for (name, order) in [("reversed", reversed), ("shuffled", shuffled), ("shuffled2", shuffled2)] {
-        let path = write_file(&dir.path().join(format!("{name}.jsonl")), (order.join("\n") + "\n").as_bytes());
+    for (name, order) in [
+        ("reversed", reversed),
+        ("shuffled", shuffled),
+        ("shuffled2", shuffled2),
+    ] {
+        let path = write_file(
+            &dir.path().join(format!("{name}.jsonl")),
+            (order.join("\n") + "\n").as_bytes(),
+        );
         let assign = assignments_of(&[&path]);
         // Assignments follow the new input order.
-        let expect_ids: Vec<String> = parse_lines(&order.join("\n")).iter().map(|v| s(v, "id").to_owned()).collect();
+        let expect_ids: Vec<String> = parse_lines(&order.join("\n"))
+            .iter()
+            .map(|v| s(v, "id").to_owned())
+            .collect();
         let ids: Vec<String> = assign.iter().map(|(i, _)| i.clone()).collect();
         assert_eq!(ids, expect_ids, "{name}: assignments in input order");
         assert_eq!(partition(&assign), base_part, "{name}: partition changed");
         let reps = rep_map(&run_ok(&["cluster", &path, "-q"]));
-        assert_eq!(reps, base_reps, "{name}: representatives or members changed");
+        assert_eq!(
+            reps, base_reps,
+            "{name}: representatives or members changed"
+        );
     }
 }
 
@@ -523,13 +631,24 @@ fn dedup_keeps_representatives_and_singletons() {
     let out = dir.path().join("dedup.jsonl");
     let o = run(&["dedup", CORPUS, "-o", p(&out)]);
     assert!(ok(&o).is_empty());
-    assert!(stderr(&o).contains(&format!("dropped {duplicates} duplicates")), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!("dropped {duplicates} duplicates")),
+        "{}",
+        stderr(&o)
+    );
     let text = fs::read_to_string(&out).unwrap();
     let kept: Vec<&str> = text.lines().collect();
     for line in &kept {
-        assert!(input_set.contains(line), "output line is not byte-identical to an input line: {line}");
+        assert!(
+            input_set.contains(line),
+            "output line is not byte-identical to an input line: {line}"
+        );
     }
-    assert_eq!(kept.len() + duplicates, input.len(), "kept + duplicates = input");
+    assert_eq!(
+        kept.len() + duplicates,
+        input.len(),
+        "kept + duplicates = input"
+    );
     // Exactly the non-duplicates are kept, in input order.
     let expect: Vec<&str> = input
         .iter()
@@ -540,7 +659,11 @@ fn dedup_keeps_representatives_and_singletons() {
         .map(String::as_str)
         .collect();
     assert_eq!(kept, expect);
-    assert_eq!(dir_entries(dir.path()), BTreeSet::from(["dedup.jsonl".to_owned()]), "no temp files left");
+    assert_eq!(
+        dir_entries(dir.path()),
+        BTreeSet::from(["dedup.jsonl".to_owned()]),
+        "no temp files left"
+    );
 
     // `-o -` writes the same bytes to standard output.
     let to_stdout = run_ok(&["dedup", CORPUS, "-o", "-", "-q"]);
@@ -555,7 +678,11 @@ fn dedup_annotate_marks_exactly_the_duplicates() {
     // member -> representative, for duplicates only.
     let rep_of: HashMap<String, String> = reps
         .iter()
-        .flat_map(|(rep, ms)| ms.iter().filter(move |m| *m != rep).map(move |m| (m.clone(), rep.clone())))
+        .flat_map(|(rep, ms)| {
+            ms.iter()
+                .filter(move |m| *m != rep)
+                .map(move |m| (m.clone(), rep.clone()))
+        })
         .collect();
     let assign = assignments_of(&[CORPUS]);
     let cluster_of: HashMap<String, u64> = assign.into_iter().collect();
@@ -570,21 +697,31 @@ fn dedup_annotate_marks_exactly_the_duplicates() {
         assert_eq!(id, s(orig, "id"), "same ids in the same order");
         match rep_of.get(id) {
             None => {
-                assert!(v.get("dup_of").is_none() && v.get("similarity").is_none(), "{id} is not a duplicate");
+                assert!(
+                    v.get("dup_of").is_none() && v.get("similarity").is_none(),
+                    "{id} is not a duplicate"
+                );
                 assert_eq!(line, orig_line, "non-duplicates are written byte for byte");
             }
             Some(rep) => {
                 annotated += 1;
                 let dup_of = s(&v, "dup_of");
                 assert_eq!(dup_of, rep, "{id}: dup_of is its cluster's representative");
-                assert_eq!(cluster_of[dup_of], cluster_of[id], "{id}: dup_of is in the same cluster");
+                assert_eq!(
+                    cluster_of[dup_of], cluster_of[id],
+                    "{id}: dup_of is in the same cluster"
+                );
                 assert_ne!(dup_of, id);
                 assert_unit(f(&v, "similarity"), "similarity");
                 // All original fields preserved, unchanged.
                 let mut stripped = v.as_object().unwrap().clone();
                 stripped.remove("dup_of");
                 stripped.remove("similarity");
-                assert_eq!(&Value::Object(stripped), orig, "{id}: original fields preserved");
+                assert_eq!(
+                    &Value::Object(stripped),
+                    orig,
+                    "{id}: original fields preserved"
+                );
                 assert!(v.get("source").is_some() && v.get("published").is_some());
             }
         }
@@ -609,7 +746,10 @@ fn bad_third_line() -> (Vec<u8>, Vec<String>) {
         bytes.extend_from_slice(l.as_bytes());
         bytes.push(b'\n');
     }
-    let ids = good.iter().map(|l| s(&serde_json::from_str::<Value>(l).unwrap(), "id").to_owned()).collect();
+    let ids = good
+        .iter()
+        .map(|l| s(&serde_json::from_str::<Value>(l).unwrap(), "id").to_owned())
+        .collect();
     (bytes, ids)
 }
 
@@ -622,29 +762,53 @@ fn malformed_line_fails_without_writing_output() {
     fs::create_dir(&outdir).unwrap();
 
     // Paths relative to the working directory, so the message must show the path as given.
-    for (sub, extra) in [("cluster", &["--format", "assignments"][..]), ("dedup", &[][..])] {
+    for (sub, extra) in [
+        ("cluster", &["--format", "assignments"][..]),
+        ("dedup", &[][..]),
+    ] {
         let mut args = vec![sub, "bad.jsonl", "-o", "out/result.jsonl"];
         args.extend_from_slice(extra);
         let o = run_in(Some(dir.path()), &args, None);
         assert_eq!(o.status.code(), Some(1), "{sub}: stderr: {}", stderr(&o));
         assert!(stderr(&o).contains("bad.jsonl:3:"), "{sub}: {}", stderr(&o));
         assert!(o.stdout.is_empty());
-        assert!(!outdir.join("result.jsonl").exists(), "{sub}: no output file on failure");
-        assert!(dir_entries(&outdir).is_empty(), "{sub}: temp files left: {:?}", dir_entries(&outdir));
+        assert!(
+            !outdir.join("result.jsonl").exists(),
+            "{sub}: no output file on failure"
+        );
+        assert!(
+            dir_entries(&outdir).is_empty(),
+            "{sub}: temp files left: {:?}",
+            dir_entries(&outdir)
+        );
     }
 
     // An existing output file is left untouched by a failed run.
     fs::write(outdir.join("result.jsonl"), "previous\n").unwrap();
-    let o = run_in(Some(dir.path()), &["cluster", "bad.jsonl", "-o", "out/result.jsonl"], None);
+    let o = run_in(
+        Some(dir.path()),
+        &["cluster", "bad.jsonl", "-o", "out/result.jsonl"],
+        None,
+    );
     assert_eq!(o.status.code(), Some(1));
-    assert_eq!(fs::read_to_string(outdir.join("result.jsonl")).unwrap(), "previous\n");
-    assert_eq!(dir_entries(&outdir), BTreeSet::from(["result.jsonl".to_owned()]));
+    assert_eq!(
+        fs::read_to_string(outdir.join("result.jsonl")).unwrap(),
+        "previous\n"
+    );
+    assert_eq!(
+        dir_entries(&outdir),
+        BTreeSet::from(["result.jsonl".to_owned()])
+    );
 
     // An absolute path is shown as given too.
     let abs = dir.path().join("bad.jsonl");
     let o = run(&["cluster", p(&abs), "-q"]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains(&format!("{}:3:", p(&abs))), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!("{}:3:", p(&abs))),
+        "{}",
+        stderr(&o)
+    );
     assert!(o.stdout.is_empty(), "nothing written to stdout on failure");
 }
 
@@ -654,7 +818,15 @@ fn skip_bad_reports_and_continues() {
     let (bytes, good_ids) = bad_third_line();
     let input = write_file(&dir.path().join("bad.jsonl"), &bytes);
     let out = dir.path().join("assign.jsonl");
-    let o = run(&["cluster", &input, "--skip-bad", "--format", "assignments", "-o", p(&out)]);
+    let o = run(&[
+        "cluster",
+        &input,
+        "--skip-bad",
+        "--format",
+        "assignments",
+        "-o",
+        p(&out),
+    ]);
     ok(&o);
     let err = stderr(&o);
     assert!(err.contains(":3:") && err.contains("skipped"), "{err}");
@@ -675,9 +847,21 @@ fn each_kind_of_bad_record() {
     let good1 = br#"{"id":"g1","text":"The lighthouse keeper counted forty gulls on the northern rocks this morning."}"#;
     let good2 = br#"{"id":"g2","text":"A marching band rehearsed in the empty car park behind the old cannery."}"#;
     let cases: [(&str, &[u8], &str); 5] = [
-        ("missing-text", br#"{"id":"b","body":"no text field here"}"#, "text"),
-        ("duplicate-id", br#"{"id":"g1","text":"A second record reusing an id already read."}"#, "duplicate"),
-        ("bad-utf8", b"{\"id\":\"b\",\"text\":\"broken \xff\xfe bytes\"}", "UTF-8"),
+        (
+            "missing-text",
+            br#"{"id":"b","body":"no text field here"}"#,
+            "text",
+        ),
+        (
+            "duplicate-id",
+            br#"{"id":"g1","text":"A second record reusing an id already read."}"#,
+            "duplicate",
+        ),
+        (
+            "bad-utf8",
+            b"{\"id\":\"b\",\"text\":\"broken \xff\xfe bytes\"}",
+            "UTF-8",
+        ),
         ("not-object", b"[1, 2, 3]", ""),
         ("numeric-text", br#"{"id":"b","text":12}"#, ""),
     ];
@@ -697,10 +881,17 @@ fn each_kind_of_bad_record() {
         assert!(o.stdout.is_empty(), "{name}: no output on failure");
 
         let o = run(&["cluster", &path, "--format", "assignments", "--skip-bad"]);
-        let ids: Vec<String> = parse_assignments(&ok(&o)).into_iter().map(|(i, _)| i).collect();
+        let ids: Vec<String> = parse_assignments(&ok(&o))
+            .into_iter()
+            .map(|(i, _)| i)
+            .collect();
         assert_eq!(ids, ["g1", "g2"], "{name}");
         assert!(stderr(&o).contains("skipped"), "{name}: {}", stderr(&o));
-        assert!(stderr(&o).contains(&format!("{path}:3:")), "{name}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains(&format!("{path}:3:")),
+            "{name}: {}",
+            stderr(&o)
+        );
     }
 }
 
@@ -710,7 +901,10 @@ fn empty_text_is_a_singleton() {
     let mut lines = corpus_lines()[..6].to_vec();
     lines.insert(2, r#"{"id":"blank-page","text":""}"#.to_owned());
     lines.push(r#"{"id":"blank-page-2","text":"   "}"#.to_owned());
-    let path = write_file(&dir.path().join("with-empty.jsonl"), (lines.join("\n") + "\n").as_bytes());
+    let path = write_file(
+        &dir.path().join("with-empty.jsonl"),
+        (lines.join("\n") + "\n").as_bytes(),
+    );
     let assign = assignments_of(&[&path]);
     assert_eq!(assign.len(), lines.len());
     assert_eq!(assign[2].0, "blank-page");
@@ -739,7 +933,15 @@ fn nonexistent_input_and_empty_input() {
         assert!(text.is_empty(), "{format}: {text:?}");
     }
     let out = dir.path().join("empty-out.jsonl");
-    ok(&run(&["cluster", &empty, "--format", "assignments", "-q", "-o", p(&out)]));
+    ok(&run(&[
+        "cluster",
+        &empty,
+        "--format",
+        "assignments",
+        "-q",
+        "-o",
+        p(&out),
+    ]));
     assert_eq!(fs::read(&out).unwrap(), b"");
     assert!(run_ok(&["dedup", &empty, "-o", "-", "-q"]).is_empty());
     // Blank lines only: no documents either.
@@ -756,13 +958,23 @@ fn directory_of_text_and_html_files() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("news");
     write_file(&root.join("ferry.txt"), ferry_txt().as_bytes());
-    write_file(&root.join("mirror/ferry-copy.html"), ferry_html().as_bytes());
+    write_file(
+        &root.join("mirror/ferry-copy.html"),
+        ferry_html().as_bytes(),
+    );
     write_file(&root.join("observatory.txt"), OBSERVATORY.as_bytes());
-    write_file(&root.join("notes.md"), b"ignored: not a document kind read from directories");
+    write_file(
+        &root.join("notes.md"),
+        b"ignored: not a document kind read from directories",
+    );
 
     let assign = assignments_of(&[p(&root)]);
     let ids: Vec<&str> = assign.iter().map(|(i, _)| i.as_str()).collect();
-    assert_eq!(ids, ["ferry.txt", "mirror/ferry-copy.html", "observatory.txt"], "ids are relative paths, sorted");
+    assert_eq!(
+        ids,
+        ["ferry.txt", "mirror/ferry-copy.html", "observatory.txt"],
+        "ids are relative paths, sorted"
+    );
     assert_eq!(assign[0].1, assign[1].1, "the two copies are one cluster");
     assert_ne!(assign[0].1, assign[2].1, "the unrelated story is apart");
 
@@ -771,13 +983,18 @@ fn directory_of_text_and_html_files() {
     assert_eq!(u(&clusters[0], "size"), 2);
     // Without times, the representative is the longer clean text; either way it's a member.
     let rep = s(&clusters[0], "representative");
-    assert!(rep == "ferry.txt" || rep == "mirror/ferry-copy.html", "{rep}");
+    assert!(
+        rep == "ferry.txt" || rep == "mirror/ferry-copy.html",
+        "{rep}"
+    );
 
     // Dedup of whole-file documents writes {"id","text"} records, one per story.
     let text = run_ok(&["dedup", p(&root), "-o", "-", "-q"]);
     let recs = parse_lines(&text);
     assert_eq!(recs.len(), 2);
-    assert!(recs.iter().any(|r| s(r, "id") == "observatory.txt" && s(r, "text") == OBSERVATORY));
+    assert!(recs
+        .iter()
+        .any(|r| s(r, "id") == "observatory.txt" && s(r, "text") == OBSERVATORY));
 }
 
 #[test]
@@ -807,7 +1024,11 @@ fn gzip_input_matches_plain() {
 fn stdin_input() {
     let plain = fs::read(CORPUS).unwrap();
     let expected = run_ok(&["cluster", CORPUS, "--format", "assignments", "-q"]);
-    let o = run_in(None, &["cluster", "-", "--format", "assignments", "-q"], Some(&plain));
+    let o = run_in(
+        None,
+        &["cluster", "-", "--format", "assignments", "-q"],
+        Some(&plain),
+    );
     assert_eq!(ok(&o), expected);
     let o = run_in(None, &["dedup", "-", "-o", "-", "-q"], Some(&plain));
     assert_eq!(ok(&o), run_ok(&["dedup", CORPUS, "-o", "-", "-q"]));
@@ -834,11 +1055,22 @@ fn custom_id_and_text_fields() {
             v.to_string()
         })
         .collect();
-    let path = write_file(&dir.path().join("renamed.jsonl"), (renamed.join("\n") + "\n").as_bytes());
+    let path = write_file(
+        &dir.path().join("renamed.jsonl"),
+        (renamed.join("\n") + "\n").as_bytes(),
+    );
 
     let expected = run_ok(&["cluster", CORPUS, "--format", "assignments", "-q"]);
     let got = run_ok(&[
-        "cluster", &path, "--format", "assignments", "-q", "--id-field", "doc_id", "--text-field", "body",
+        "cluster",
+        &path,
+        "--format",
+        "assignments",
+        "-q",
+        "--id-field",
+        "doc_id",
+        "--text-field",
+        "body",
     ]);
     assert_eq!(got, expected);
 
@@ -848,10 +1080,23 @@ fn custom_id_and_text_fields() {
     assert!(stderr(&o).contains(&format!("{path}:1:")), "{}", stderr(&o));
 
     // Dedup writes the renamed records back byte for byte.
-    let text = run_ok(&["dedup", &path, "--id-field", "doc_id", "--text-field", "body", "-o", "-", "-q"]);
+    let text = run_ok(&[
+        "dedup",
+        &path,
+        "--id-field",
+        "doc_id",
+        "--text-field",
+        "body",
+        "-o",
+        "-",
+        "-q",
+    ]);
     let set: HashSet<&str> = renamed.iter().map(String::as_str).collect();
     assert!(text.lines().all(|l| set.contains(l)));
-    assert_eq!(text.lines().count(), run_ok(&["dedup", CORPUS, "-o", "-", "-q"]).lines().count());
+    assert_eq!(
+        text.lines().count(),
+        run_ok(&["dedup", CORPUS, "-o", "-", "-q"]).lines().count()
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -866,11 +1111,23 @@ fn compare_files_and_ids() {
     let c = write_file(&dir.path().join("observatory.txt"), OBSERVATORY.as_bytes());
 
     let text = run_ok(&["compare", &a, &b]);
-    let verdict = text.lines().find(|l| l.starts_with("verdict:")).unwrap_or_else(|| panic!("no verdict: {text}"));
-    assert!(verdict.contains("copy") && !verdict.contains("not a copy"), "{verdict}");
+    let verdict = text
+        .lines()
+        .find(|l| l.starts_with("verdict:"))
+        .unwrap_or_else(|| panic!("no verdict: {text}"));
+    assert!(
+        verdict.contains("copy") && !verdict.contains("not a copy"),
+        "{verdict}"
+    );
 
-    let json: Value = serde_json::from_str(&run_ok(&["compare", &a, &b, "--json"])).expect("compare --json is JSON");
-    for key in ["containment_a_in_b", "containment_b_in_a", "similarity", "jaccard"] {
+    let json: Value = serde_json::from_str(&run_ok(&["compare", &a, &b, "--json"]))
+        .expect("compare --json is JSON");
+    for key in [
+        "containment_a_in_b",
+        "containment_b_in_a",
+        "similarity",
+        "jaccard",
+    ] {
         assert_unit(f(&json, key), key);
     }
     // Tags, `&nbsp;` and the style sheet are not story text: after normalization the two
@@ -890,7 +1147,12 @@ fn compare_files_and_ids() {
 
     // By id in the corpus.
     let json: Value = serde_json::from_str(&run_ok(&[
-        "compare", "--input", CORPUS, "quake-orig", "halmstrand-gazette-quake", "--json",
+        "compare",
+        "--input",
+        CORPUS,
+        "quake-orig",
+        "halmstrand-gazette-quake",
+        "--json",
     ]))
     .unwrap();
     assert!(s(&json, "verdict").starts_with("copy"), "{json}");
@@ -899,7 +1161,10 @@ fn compare_files_and_ids() {
     let text = run_ok(&["compare", "--input", CORPUS, "quake-orig", "scrape1-quake"]);
     assert!(text.contains("verdict:") && text.contains("copy"), "{text}");
     let text = run_ok(&["compare", "--input", CORPUS, "quake-orig", "quake-followup"]);
-    assert!(text.contains("not a copy"), "a follow-up quoting one paragraph is not a copy: {text}");
+    assert!(
+        text.contains("not a copy"),
+        "a follow-up quoting one paragraph is not a copy: {text}"
+    );
 
     // An unknown id is an error naming it.
     let o = run(&["compare", "--input", CORPUS, "quake-orig", "no-such-story"]);
@@ -914,13 +1179,22 @@ fn compare_files_and_ids() {
 #[test]
 fn usage_errors() {
     let o = run(&["cluster", CORPUS, "--threshold", "1.5"]);
-    assert_eq!(o.status.code(), Some(2), "an out-of-range value is a usage error");
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "an out-of-range value is a usage error"
+    );
     assert!(stderr(&o).contains("threshold"), "{}", stderr(&o));
     assert!(o.stdout.is_empty());
 
     let o = run(&["cluster", CORPUS, "--containment", "-0.1"]);
     assert_eq!(o.status.code(), Some(2));
-    for bad in [&["-j", "0"][..], &["-k", "0"], &["--num-perm", "0"], &["--bands", "20", "--rows", "10"]] {
+    for bad in [
+        &["-j", "0"][..],
+        &["-k", "0"],
+        &["--num-perm", "0"],
+        &["--bands", "20", "--rows", "10"],
+    ] {
         let mut args = vec!["cluster", CORPUS];
         args.extend_from_slice(bad);
         let o = run(&args);
@@ -928,7 +1202,11 @@ fn usage_errors() {
     }
 
     let o = run(&["frobnicate"]);
-    assert_eq!(o.status.code(), Some(2), "unknown subcommand is a usage error");
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "unknown subcommand is a usage error"
+    );
     assert!(stderr(&o).contains("frobnicate"));
 
     let o = run(&["cluster", CORPUS, "--no-such-flag"]);
@@ -948,7 +1226,15 @@ fn usage_errors() {
 #[test]
 fn help_lists_flags() {
     let text = run_ok(&["cluster", "--help"]);
-    for flag in ["--threshold", "--skip-bad", "--format", "--output", "--id-field", "--text-field", "--threads"] {
+    for flag in [
+        "--threshold",
+        "--skip-bad",
+        "--format",
+        "--output",
+        "--id-field",
+        "--text-field",
+        "--threads",
+    ] {
         assert!(text.contains(flag), "{flag} missing from help:\n{text}");
     }
     // With help text, not just names.
@@ -957,6 +1243,9 @@ fn help_lists_flags() {
 
     let top = run_ok(&["--help"]);
     for sub in ["cluster", "dedup", "compare", "eval"] {
-        assert!(top.contains(sub), "{sub} missing from top-level help:\n{top}");
+        assert!(
+            top.contains(sub),
+            "{sub} missing from top-level help:\n{top}"
+        );
     }
 }

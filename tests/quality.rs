@@ -28,9 +28,13 @@ fn load() -> (wiredup::io::Corpus, HashMap<String, String>) {
         "{} not found: the quality test needs the shared dev set (set WIREDUP_DEV_DATA)",
         docs.display()
     );
-    let corpus = read_inputs(&[docs.to_string_lossy().into_owned()], &ReadOptions::default())
-        .unwrap_or_else(|e| panic!("reading the dev set: {e}"));
-    let labels = eval::read_assignments(&dir.join("labels.jsonl")).unwrap_or_else(|e| panic!("reading labels: {e}"));
+    let corpus = read_inputs(
+        &[docs.to_string_lossy().into_owned()],
+        &ReadOptions::default(),
+    )
+    .unwrap_or_else(|e| panic!("reading the dev set: {e}"));
+    let labels = eval::read_assignments(&dir.join("labels.jsonl"))
+        .unwrap_or_else(|e| panic!("reading labels: {e}"));
     (corpus, labels)
 }
 
@@ -64,7 +68,8 @@ fn dev_set_output_is_identical_with_one_and_two_threads() {
             let out = pipeline::run(&corpus.docs, &Config::default());
             let mut buf = Vec::new();
             for f in [Format::Clusters, Format::Pairs, Format::Assignments] {
-                write_clusters(&mut buf, &corpus.docs, &out, f).unwrap_or_else(|e| panic!("render: {e}"));
+                write_clusters(&mut buf, &corpus.docs, &out, f)
+                    .unwrap_or_else(|e| panic!("render: {e}"));
             }
             buf
         })
