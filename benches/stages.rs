@@ -22,10 +22,15 @@ fn input() -> Vec<Document> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let path = std::env::var_os("WIREDUP_BENCH_DOCS")
         .map(PathBuf::from)
-        .or_else(|| Some(root.join("../shared/data/syndication-dev/docs.jsonl")).filter(|p| p.exists()))
+        .or_else(|| {
+            Some(root.join("../shared/data/syndication-dev/docs.jsonl")).filter(|p| p.exists())
+        })
         .unwrap_or_else(|| root.join("corpus/docs.jsonl"));
-    let corpus = read_inputs(&[path.to_string_lossy().into_owned()], &ReadOptions::default())
-        .unwrap_or_else(|e| panic!("bench input {}: {e}", path.display()));
+    let corpus = read_inputs(
+        &[path.to_string_lossy().into_owned()],
+        &ReadOptions::default(),
+    )
+    .unwrap_or_else(|e| panic!("bench input {}: {e}", path.display()));
     corpus.docs
 }
 
@@ -57,19 +62,26 @@ fn stages(c: &mut Criterion) {
         .collect();
     let mut g = c.benchmark_group("boilerplate");
     g.throughput(Throughput::Elements(docs.len() as u64));
-    g.bench_function("learn", |b| b.iter(|| black_box(boilerplate::learn(&views, &cfg.boilerplate))));
+    g.bench_function("learn", |b| {
+        b.iter(|| black_box(boilerplate::learn(&views, &cfg.boilerplate)))
+    });
     g.finish();
     let bp = boilerplate::learn(&views, &cfg.boilerplate);
     drop(views);
 
-    let norm_bytes: u64 = prepared.iter().map(|p| p.normalized.text.len() as u64).sum();
+    let normalized: Vec<_> = texts.iter().map(|t| normalize(t)).collect();
+    let norm_bytes: u64 = normalized.iter().map(|n| n.text.len() as u64).sum();
     let mut g = c.benchmark_group("shingle");
     g.throughput(Throughput::Bytes(norm_bytes));
     g.bench_function("word 3-grams", |b| {
         let mut scratch = Scratch::default();
         b.iter(|| {
-            for p in &prepared {
-                black_box(shingle::shingle_set(p.normalized.paragraphs(), &cfg.shingle, &mut scratch));
+            for n in &normalized {
+                black_box(shingle::shingle_set(
+                    n.paragraphs(),
+                    &cfg.shingle,
+                    &mut scratch,
+                ));
             }
         })
     });
@@ -79,27 +91,37 @@ fn stages(c: &mut Criterion) {
     let sets: Vec<Vec<u64>> = prepared.iter().map(|p| p.shingles.clone()).collect();
     let mut g = c.benchmark_group("minhash");
     g.throughput(Throughput::Elements(sets.len() as u64));
-    g.bench_function("sign 128", |b| b.iter(|| black_box(Signatures::compute(&sets, &cfg.minhash))));
+    g.bench_function("sign 128", |b| {
+        b.iter(|| black_box(Signatures::compute(&sets, &cfg.minhash)))
+    });
     g.finish();
 
     let sigs = Signatures::compute(&sets, &cfg.minhash);
     let params = cfg.lsh_params();
     let mut g = c.benchmark_group("lsh");
     g.throughput(Throughput::Elements(sets.len() as u64));
-    g.bench_function("candidates", |b| b.iter(|| black_box(lsh::candidates(&sigs, &params, &cfg.buckets))));
+    g.bench_function("candidates", |b| {
+        b.iter(|| black_box(lsh::candidates(&sigs, &params, &cfg.buckets)))
+    });
     g.finish();
 
     let cands = lsh::candidates(&sigs, &params, &cfg.buckets);
     let mut g = c.benchmark_group("verify");
     g.throughput(Throughput::Elements(cands.len() as u64));
-    g.bench_function("candidates", |b| b.iter(|| black_box(verify::verify(&cands, &sets, &sigs, &cfg.verify))));
+    g.bench_function("candidates", |b| {
+        b.iter(|| black_box(verify::verify(&cands, &sets, &sigs, &cfg.verify)))
+    });
     g.finish();
 
     let mut g = c.benchmark_group("pipeline");
     g.throughput(Throughput::Bytes(bytes));
     g.sample_size(10);
     g.bench_function("end to end (in memory)", |b| {
-        b.iter_batched(|| (), |_| black_box(pipeline::run(&docs, &cfg)), BatchSize::SmallInput)
+        b.iter_batched(
+            || (),
+            |_| black_box(pipeline::run(&docs, &cfg)),
+            BatchSize::SmallInput,
+        )
     });
     g.finish();
 }

@@ -3,12 +3,14 @@
 //! which for a repost is exactly what the scraper added (header, byline, bio, captions).
 //!
 //! A paragraph is "only in A" when fewer than half of its shingles occur anywhere in B.
-//! Boilerplate is learned from the corpus the two documents come from, when there is one.
+//! The scores are on the story text (boilerplate removed, learned from the corpus the two
+//! documents come from, when there is one); the paragraph lists are on the whole texts.
 //!
 //! Cost: O(|A| + |B|) shingles.
 
 use serde::Serialize;
 
+use crate::normalize::{normalize, Normalized};
 use crate::pipeline::{Config, Prepared};
 use crate::shingle::{self, Scratch};
 use crate::verify::PairScore;
@@ -31,19 +33,19 @@ pub struct Comparison {
     pub only_in_b: Vec<String>,
 }
 
-fn all_shingles(d: &Prepared, cfg: &Config, scratch: &mut Scratch) -> Vec<u64> {
-    shingle::shingle_set(d.normalized.paragraphs(), &cfg.shingle, scratch)
+fn all_shingles(d: &Normalized, cfg: &Config, scratch: &mut Scratch) -> Vec<u64> {
+    shingle::shingle_set(d.paragraphs(), &cfg.shingle, scratch)
 }
 
 fn missing_paragraphs(
-    d: &Prepared,
+    d: &Normalized,
     other: &[u64],
     cfg: &Config,
     scratch: &mut Scratch,
 ) -> Vec<String> {
     let mut out = Vec::new();
     let mut buf = Vec::new();
-    for p in d.normalized.paragraphs() {
+    for p in d.paragraphs() {
         buf.clear();
         shingle::shingle_paragraph(p, &cfg.shingle, scratch, &mut buf);
         buf.sort_unstable();
@@ -59,8 +61,9 @@ fn missing_paragraphs(
     out
 }
 
-/// Compares two documents whose `shingles` were computed by the pipeline.
-pub fn compare(a: &Prepared, b: &Prepared, cfg: &Config) -> Comparison {
+/// Compares two documents: `a` and `b` as prepared by the pipeline (story-text shingle sets),
+/// `text_a` and `text_b` their raw texts.
+pub fn compare(a: &Prepared, b: &Prepared, text_a: &str, text_b: &str, cfg: &Config) -> Comparison {
     let s = PairScore::exact(0, 1, &a.shingles, &b.shingles);
     let v = &cfg.verify;
     let small = s.size_a.min(s.size_b) as usize;
@@ -72,8 +75,9 @@ pub fn compare(a: &Prepared, b: &Prepared, cfg: &Config) -> Comparison {
         "not a copy"
     };
     let mut scratch = Scratch::default();
-    let all_a = all_shingles(a, cfg, &mut scratch);
-    let all_b = all_shingles(b, cfg, &mut scratch);
+    let (na, nb) = (normalize(text_a), normalize(text_b));
+    let all_a = all_shingles(&na, cfg, &mut scratch);
+    let all_b = all_shingles(&nb, cfg, &mut scratch);
     Comparison {
         jaccard: s.jaccard(),
         similarity: s.similarity(),
@@ -82,8 +86,8 @@ pub fn compare(a: &Prepared, b: &Prepared, cfg: &Config) -> Comparison {
         shingles_a: s.size_a as usize,
         shingles_b: s.size_b as usize,
         verdict,
-        only_in_a: missing_paragraphs(a, &all_b, cfg, &mut scratch),
-        only_in_b: missing_paragraphs(b, &all_a, cfg, &mut scratch),
+        only_in_a: missing_paragraphs(&na, &all_b, cfg, &mut scratch),
+        only_in_b: missing_paragraphs(&nb, &all_a, cfg, &mut scratch),
     }
 }
 
@@ -102,7 +106,7 @@ mod tests {
         );
         let mut p = normalize_all(&[story, repost.as_str()], &cfg);
         shingle_all(&mut p, &Boilerplate::default(), &cfg);
-        let c = compare(&p[0], &p[1], &cfg);
+        let c = compare(&p[0], &p[1], story, &repost, &cfg);
         assert!(c.only_in_a.is_empty());
         assert_eq!(
             c.only_in_b,

@@ -166,7 +166,13 @@ fn run(cli: Cli) -> Result<()> {
                 (corpus, ia, ib)
             };
             let out = pipeline::run(&corpus.docs, &cfg);
-            let c = wiredup::compare::compare(&out.prepared[ia], &out.prepared[ib], &cfg);
+            let c = wiredup::compare::compare(
+                &out.prepared[ia],
+                &out.prepared[ib],
+                &corpus.docs[ia].text,
+                &corpus.docs[ib].text,
+                &cfg,
+            );
             print_comparison(&a, &b, &c, json)?;
         }
         Command::Eval { pred, labels, json } => {

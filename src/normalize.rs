@@ -60,11 +60,17 @@ const BREAK: char = '\u{1}';
 /// Normalizes `raw` (plain text or HTML) into canonical words and paragraphs.
 pub fn normalize(raw: &str) -> Normalized {
     // Entities first, so that debris such as `<&nbsp;p>` becomes `< p>` and is then seen as a tag.
-    let decoded = html_escape::decode_html_entities(raw);
-    let stripped = strip_tags(&decoded);
-    Normalized {
-        text: canonical_words(&stripped),
-    }
+    let decoded = if raw.contains('&') {
+        html_escape::decode_html_entities(raw)
+    } else {
+        std::borrow::Cow::Borrowed(raw)
+    };
+    let text = if decoded.contains('<') {
+        canonical_words(&strip_tags(&decoded))
+    } else {
+        canonical_words(&decoded)
+    };
+    Normalized { text }
 }
 
 /// Tags whose end (or start) closes a paragraph.
@@ -272,28 +278,82 @@ fn canonical_words(s: &str) -> String {
         hard_break: false,
         in_word: false,
     };
+    let bytes = s.as_bytes();
+    let n = bytes.len();
     let mut word = String::new();
-    let mut word_ascii = true;
-    for c in s.chars() {
-        let word_char = if c.is_ascii() {
-            c.is_ascii_alphanumeric()
+    let mut i = 0;
+    while i < n {
+        let b = bytes[i];
+        if b.is_ascii_alphanumeric() {
+            // Fast path: scan an ASCII word (apostrophes inside are dropped). If it runs into a
+            // non-ASCII byte, the word may continue with letters or combining marks: redo it on
+            // the character path.
+            let mut j = i + 1;
+            while j < n
+                && (bytes[j].is_ascii_alphanumeric() || bytes[j] == b'\'' || bytes[j] == b'`')
+            {
+                j += 1;
+            }
+            if j < n && bytes[j] >= 0x80 {
+                i = char_word(s, i, &mut word, &mut t);
+                continue;
+            }
+            t.start_word();
+            t.out.extend(
+                bytes[i..j]
+                    .iter()
+                    .filter(|&&c| c != b'\'' && c != b'`')
+                    .map(|&c| c.to_ascii_lowercase() as char),
+            );
+            t.in_word = false;
+            i = j;
+        } else if b < 0x80 {
+            t.separator(b as char);
+            i += 1;
         } else {
-            c.is_alphanumeric() || unicode_normalization::char::is_combining_mark(c)
-        };
-        if word_char {
-            word.push(c);
-            word_ascii &= c.is_ascii();
-        } else if is_apostrophe(c) && !word.is_empty() {
-            // `don't` stays one word; a quote that closes a word is just dropped.
-        } else {
-            t.word(&word, word_ascii);
-            word.clear();
-            word_ascii = true;
-            t.separator(c);
+            let Some(c) = s[i..].chars().next() else {
+                break;
+            };
+            if is_word_char(c) {
+                i = char_word(s, i, &mut word, &mut t);
+            } else {
+                t.separator(c);
+                i += c.len_utf8();
+            }
         }
     }
-    t.word(&word, word_ascii);
     t.out
+}
+
+/// Characters that belong to a word before NFKC: letters, digits and combining marks.
+#[inline]
+fn is_word_char(c: char) -> bool {
+    if c.is_ascii() {
+        c.is_ascii_alphanumeric()
+    } else {
+        c.is_alphanumeric() || unicode_normalization::char::is_combining_mark(c)
+    }
+}
+
+/// Reads one word starting at byte `start` on the character path, emits it, and returns the
+/// byte position after it (the separator that ends it is left for the caller).
+fn char_word(s: &str, start: usize, word: &mut String, t: &mut Tokenizer) -> usize {
+    word.clear();
+    let mut ascii = true;
+    let mut end = s.len();
+    for (off, c) in s[start..].char_indices() {
+        if is_word_char(c) {
+            word.push(c);
+            ascii &= c.is_ascii();
+        } else if is_apostrophe(c) && !word.is_empty() {
+            // `don’t` stays one word; a quote that closes a word is just dropped.
+        } else {
+            end = start + off;
+            break;
+        }
+    }
+    t.word(word, ascii);
+    end
 }
 
 struct Tokenizer {

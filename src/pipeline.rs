@@ -17,9 +17,9 @@
 //! Determinism: every parallel step writes results by document index, and every sort is total,
 //! so the output is byte-identical whatever the thread count.
 //!
-//! Memory: the normalized text (about the input size), the shingle sets (8 bytes per distinct
-//! shingle, roughly 8 bytes per input word), signatures (4 x num_perm bytes per document) and
-//! the candidate pairs (8 bytes each).
+//! Memory: the input documents, the shingle sets (8 bytes per distinct shingle, roughly 8 bytes
+//! per input word), paragraph hashes (16 bytes per paragraph), signatures (4 x num_perm bytes
+//! per document) and the candidate pairs (8 bytes each). The normalized text is not kept.
 
 use std::time::{Duration, Instant};
 
@@ -31,7 +31,7 @@ use crate::cluster::{self, ClusterConfig, RepKey};
 use crate::io::Document;
 use crate::lsh::{self, BucketLimits, LshParams};
 use crate::minhash::{MinHashConfig, Signatures};
-use crate::normalize::{self, Normalized};
+use crate::normalize;
 use crate::shingle::{self, Scratch, ShingleConfig};
 use crate::verify::{self, PairScore, VerifyConfig, VerifyStats};
 
@@ -111,70 +111,87 @@ impl Config {
     }
 }
 
-/// A document prepared for comparison.
+/// A document prepared for comparison. The normalized text itself is not kept: everything later
+/// stages need is derived in one pass per document.
 #[derive(Debug, Clone, Default)]
 pub struct Prepared {
-    /// Normalized text.
-    pub normalized: Normalized,
-    /// Shingle set of the story text (boilerplate removed), sorted and deduplicated.
-    pub shingles: Vec<u64>,
-    /// Paragraph hashes, in document order.
+    /// Paragraph hashes, in document order (for boilerplate learning and the paragraph index).
     pub paragraphs: Vec<u64>,
+    /// Per paragraph: its word count and the end of its shingles in the raw shingle list.
+    pub paragraph_meta: Vec<ParagraphMeta>,
+    /// Shingle set of the story text (boilerplate removed), sorted and deduplicated. Before
+    /// [`shingle_all`] it holds the raw shingles of all paragraphs, in paragraph order.
+    pub shingles: Vec<u64>,
     /// True when every paragraph was boilerplate and the whole text was used instead.
     pub all_boilerplate: bool,
 }
 
-/// Normalizes every document and hashes its paragraphs (parallel, order kept).
+/// Where one paragraph's shingles end, and how long it is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ParagraphMeta {
+    pub words: u32,
+    pub shingle_end: u32,
+}
+
+/// Normalizes every document, hashes its paragraphs and shingles all of them, in one parallel
+/// pass (order kept). O(bytes) per document; the normalized text is dropped at once.
 pub fn normalize_all(texts: &[&str], cfg: &Config) -> Vec<Prepared> {
     let seed = cfg.shingle.seed;
     texts
         .par_iter()
-        .map(|t| {
+        .map_init(Scratch::default, |scratch, t| {
             let normalized = normalize::normalize(t);
-            let paragraphs = normalized
-                .paragraphs()
-                .map(|p| shingle::paragraph_hash(p, seed))
-                .collect();
-            Prepared {
-                normalized,
-                paragraphs,
-                ..Prepared::default()
+            let mut d = Prepared::default();
+            for p in normalized.paragraphs() {
+                d.paragraphs.push(shingle::paragraph_hash(p, seed));
+                shingle::shingle_paragraph(p, &cfg.shingle, scratch, &mut d.shingles);
+                d.paragraph_meta.push(ParagraphMeta {
+                    words: (p.bytes().filter(|&b| b == b' ').count() + 1) as u32,
+                    shingle_end: d.shingles.len() as u32,
+                });
             }
+            d
         })
         .collect()
 }
 
-/// Shingles the story text of each prepared document, skipping boilerplate paragraphs.
-pub fn shingle_all(prepared: &mut [Prepared], bp: &Boilerplate, cfg: &Config) {
-    prepared
-        .par_iter_mut()
-        .for_each_init(Scratch::default, |scratch, d| {
-            let mut out = Vec::new();
-            for (p, &h) in d.normalized.paragraphs().zip(&d.paragraphs) {
-                if !bp.contains(h) {
-                    shingle::shingle_paragraph(p, &cfg.shingle, scratch, &mut out);
+/// Turns each document's raw shingles into the set of its story text: shingles of boilerplate
+/// paragraphs are dropped (unless every paragraph is boilerplate), then sorted and deduplicated.
+pub fn shingle_all(prepared: &mut [Prepared], bp: &Boilerplate, _cfg: &Config) {
+    prepared.par_iter_mut().for_each(|d| {
+        let keep: Vec<bool> = d.paragraphs.iter().map(|&h| !bp.contains(h)).collect();
+        if keep.iter().any(|&k| k) {
+            if keep.iter().any(|&k| !k) {
+                let mut out = 0usize;
+                let mut start = 0usize;
+                for (m, &k) in d.paragraph_meta.iter().zip(&keep) {
+                    let end = m.shingle_end as usize;
+                    if k {
+                        d.shingles.copy_within(start..end, out);
+                        out += end - start;
+                    }
+                    start = end;
                 }
+                d.shingles.truncate(out);
             }
-            if out.is_empty() && !d.paragraphs.is_empty() {
-                // A page that is all boilerplate still has content; compare it on all of it.
-                d.all_boilerplate = true;
-                for p in d.normalized.paragraphs() {
-                    shingle::shingle_paragraph(p, &cfg.shingle, scratch, &mut out);
-                }
-            }
-            d.shingles = shingle::into_set(out);
-        });
+        } else if !d.paragraphs.is_empty() {
+            // A page that is all boilerplate still has content; compare it on all of it.
+            d.all_boilerplate = true;
+        }
+        d.shingles.sort_unstable();
+        d.shingles.dedup();
+    });
 }
 
 /// Candidate pairs from shared story paragraphs.
 fn paragraph_pairs(prepared: &[Prepared], bp: &Boilerplate, cfg: &Config) -> Vec<(u32, u32)> {
-    let min_words = cfg.min_paragraph_words.max(1);
+    let min_words = cfg.min_paragraph_words.max(1) as u32;
     let mut entries: Vec<(u64, u32)> = Vec::new();
     let mut seen: Vec<u64> = Vec::new();
     for (i, d) in prepared.iter().enumerate() {
         seen.clear();
-        for (p, &h) in d.normalized.paragraphs().zip(&d.paragraphs) {
-            if !bp.contains(h) && p.split(' ').count() >= min_words {
+        for (&h, m) in d.paragraphs.iter().zip(&d.paragraph_meta) {
+            if m.words >= min_words && !bp.contains(h) {
                 seen.push(h);
             }
         }
