@@ -704,12 +704,18 @@ fn read_jsonl_inner<R: BufRead>(
     let cap = line_limit(opts);
     let mut buf: Vec<u8> = Vec::new();
     let mut line_no: u64 = 0;
+    let mut batch = Batch::default();
     loop {
         buf.clear();
         let info = match read_line_capped(&mut reader, &mut buf, cap) {
             Ok(Some(info)) => info,
             Ok(None) => break,
-            Err(e) => return Err(stream_error(codec, name, e)),
+            Err(e) => {
+                // Records before the damage are still checked, so an earlier bad record is
+                // reported first, as a sequential reader would.
+                batch.finish(name, opts, out, seen)?;
+                return Err(stream_error(codec, name, e));
+            }
         };
         line_no += 1;
         out.bytes_read = out
@@ -721,7 +727,7 @@ fn read_jsonl_inner<R: BufRead>(
             let message = format!(
                 "line is {len} bytes, over the limit of {cap} (8 x --max-doc-bytes + 1 MiB)"
             );
-            reject(opts, out, name, line_no, message)?;
+            batch.lines.push(BatchLine::Bad(line_no, message));
             continue;
         }
 
@@ -739,39 +745,117 @@ fn read_jsonl_inner<R: BufRead>(
                 bom_len = BOM.len();
             }
         }
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        let text = match std::str::from_utf8(line) {
-            Ok(text) => text,
-            Err(e) => {
-                let at = e.valid_up_to() + bom_len;
-                reject(
-                    opts,
-                    out,
-                    name,
-                    line_no,
-                    format!("invalid UTF-8 at byte {at}"),
-                )?;
-                continue;
-            }
-        };
-        match parse_record(text, opts) {
-            Ok(rec) => {
-                let doc = Document {
-                    id: rec.id,
-                    text: rec.text,
-                    source: rec.source,
-                    published: rec.published,
-                    origin: Origin::new(name, line_no),
-                    record: opts.keep_records.then(|| text.to_owned()),
-                };
-                accept(doc, opts, out, seen)?;
-            }
-            Err(message) => reject(opts, out, name, line_no, message)?,
+        let start = batch.data.len();
+        batch.data.extend_from_slice(line);
+        batch.lines.push(BatchLine::Raw {
+            line_no,
+            start,
+            end: batch.data.len(),
+            bom_len,
+        });
+        if batch.data.len() >= BATCH_BYTES || batch.lines.len() >= BATCH_LINES {
+            batch.finish(name, opts, out, seen)?;
         }
     }
-    Ok(())
+    batch.finish(name, opts, out, seen)
+}
+
+/// Lines are parsed in parallel batches of about this many bytes (or lines); results are then
+/// accepted in input order, so errors, skips and duplicate ids come out exactly as a
+/// sequential reader would give them.
+const BATCH_BYTES: usize = 8 * 1024 * 1024;
+const BATCH_LINES: usize = 16 * 1024;
+
+enum BatchLine {
+    /// A line's bytes in `Batch::data`, without terminator or BOM.
+    Raw {
+        line_no: u64,
+        start: usize,
+        end: usize,
+        bom_len: usize,
+    },
+    /// A line already known to be bad (over the length cap).
+    Bad(u64, String),
+}
+
+enum LineResult {
+    Blank,
+    Doc(Document),
+    Bad(u64, String),
+}
+
+#[derive(Default)]
+struct Batch {
+    data: Vec<u8>,
+    lines: Vec<BatchLine>,
+}
+
+impl Batch {
+    /// Parses the batch in parallel and accepts its records in order; empties the batch.
+    fn finish(
+        &mut self,
+        name: &str,
+        opts: &ReadOptions,
+        out: &mut Corpus,
+        seen: &mut HashMap<String, Origin>,
+    ) -> Result<(), ReadError> {
+        use rayon::prelude::*;
+        let data = &self.data;
+        let parsed: Vec<LineResult> = self
+            .lines
+            .par_iter()
+            .map(|l| match l {
+                BatchLine::Bad(line_no, message) => LineResult::Bad(*line_no, message.clone()),
+                BatchLine::Raw {
+                    line_no,
+                    start,
+                    end,
+                    bom_len,
+                } => parse_line(&data[*start..*end], *line_no, *bom_len, name, opts),
+            })
+            .collect();
+        self.lines.clear();
+        self.data.clear();
+        for p in parsed {
+            match p {
+                LineResult::Blank => {}
+                LineResult::Doc(doc) => accept(doc, opts, out, seen)?,
+                LineResult::Bad(line_no, message) => reject(opts, out, name, line_no, message)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Checks and parses one line (no terminator, no BOM).
+fn parse_line(
+    line: &[u8],
+    line_no: u64,
+    bom_len: usize,
+    name: &str,
+    opts: &ReadOptions,
+) -> LineResult {
+    if line.iter().all(u8::is_ascii_whitespace) {
+        return LineResult::Blank;
+    }
+    let text = match std::str::from_utf8(line) {
+        Ok(text) => text,
+        Err(e) => {
+            let at = e.valid_up_to() + bom_len;
+            return LineResult::Bad(line_no, format!("invalid UTF-8 at byte {at}"));
+        }
+    };
+    match parse_record(text, opts) {
+        Ok(rec) => LineResult::Doc(Document {
+            id: rec.id,
+            text: rec.text,
+            source: rec.source,
+            published: rec.published,
+            origin: Origin::new(name, line_no),
+            record: opts.keep_records.then(|| text.to_owned()),
+        }),
+        Err(message) => LineResult::Bad(line_no, message),
+    }
 }
 
 /// The fields of a well-formed record.

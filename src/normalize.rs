@@ -273,7 +273,7 @@ fn is_apostrophe(c: char) -> bool {
 /// separators either way. Pure-ASCII words, the vast majority, skip Unicode tables entirely.
 fn canonical_words(s: &str) -> String {
     let mut t = Tokenizer {
-        out: String::with_capacity(s.len()),
+        out: Vec::with_capacity(s.len()),
         newlines: 0,
         hard_break: false,
         in_word: false,
@@ -299,12 +299,11 @@ fn canonical_words(s: &str) -> String {
                 continue;
             }
             t.start_word();
-            t.out.extend(
-                bytes[i..j]
-                    .iter()
-                    .filter(|&&c| c != b'\'' && c != b'`')
-                    .map(|&c| c.to_ascii_lowercase() as char),
-            );
+            for &c in &bytes[i..j] {
+                if c != b'\'' && c != b'`' {
+                    t.out.push(c.to_ascii_lowercase());
+                }
+            }
             t.in_word = false;
             i = j;
         } else if b < 0x80 {
@@ -322,7 +321,7 @@ fn canonical_words(s: &str) -> String {
             }
         }
     }
-    t.out
+    t.finish()
 }
 
 /// Characters that belong to a word before NFKC: letters, digits and combining marks.
@@ -356,8 +355,20 @@ fn char_word(s: &str, start: usize, word: &mut String, t: &mut Tokenizer) -> usi
     end
 }
 
+impl Tokenizer {
+    /// The output as a `String`. Every byte pushed is ASCII or a whole encoded character, so
+    /// the check cannot fail; a lossy conversion keeps this free of panics regardless.
+    fn finish(self) -> String {
+        match String::from_utf8(self.out) {
+            Ok(s) => s,
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        }
+    }
+}
+
 struct Tokenizer {
-    out: String,
+    /// UTF-8 bytes: ASCII is pushed byte by byte, other characters encoded; always valid.
+    out: Vec<u8>,
     /// Line breaks seen since the last word; two or more (or a block tag) make a paragraph break.
     newlines: usize,
     hard_break: bool,
@@ -370,9 +381,9 @@ impl Tokenizer {
         if !self.in_word {
             if !self.out.is_empty() {
                 self.out.push(if self.hard_break || self.newlines >= 2 {
-                    '\n'
+                    b'\n'
                 } else {
-                    ' '
+                    b' '
                 });
             }
             self.newlines = 0;
@@ -399,8 +410,7 @@ impl Tokenizer {
         }
         if ascii {
             self.start_word();
-            self.out
-                .extend(w.bytes().map(|b| b.to_ascii_lowercase() as char));
+            self.out.extend(w.bytes().map(|b| b.to_ascii_lowercase()));
         } else if unicode_normalization::is_nfkc_quick(w.chars())
             == unicode_normalization::IsNormalized::Yes
         {
@@ -419,13 +429,16 @@ impl Tokenizer {
     fn normalized_char(&mut self, c: char) {
         if c.is_ascii_alphanumeric() {
             self.start_word();
-            self.out.push(c.to_ascii_lowercase());
+            self.out.push(c.to_ascii_lowercase() as u8);
         } else if c.is_alphanumeric() {
             self.start_word();
             // A few letters lower-case to a letter plus a combining mark (`İ`); keep the
             // letters only, so the output stays alphanumeric.
-            self.out
-                .extend(c.to_lowercase().filter(|l| l.is_alphanumeric()));
+            for l in c.to_lowercase().filter(|l| l.is_alphanumeric()) {
+                let mut buf = [0u8; 4];
+                self.out
+                    .extend_from_slice(l.encode_utf8(&mut buf).as_bytes());
+            }
         } else {
             // A combining mark left uncomposed, or a non-alphanumeric from NFKC: a word break.
             self.in_word = false;

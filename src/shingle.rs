@@ -9,10 +9,11 @@
 //! ads *between* paragraphs; with paragraph-bounded shingles such an insertion adds its own
 //! shingles but destroys none of the story's. A paragraph shorter than k words is one shingle.
 //!
-//! Because normalized words are separated by exactly one space, a word k-gram is a contiguous
-//! byte slice of the paragraph, so it is hashed in place: no string is built per shingle.
-//! The hash is seeded and fixed (not per-process random), so shingle sets and everything derived
-//! from them are reproducible across runs and machines.
+//! Each word is hashed once with seeded xxh3; a word shingle's hash is an order-sensitive mix of
+//! its k word hashes, so the bytes of a paragraph are read once whatever k is, and no string is
+//! built per shingle. Character shingles hash their byte slice in place. The hashes are seeded
+//! and fixed (not per-process random), so shingle sets and everything derived from them are
+//! reproducible across runs and machines.
 //!
 //! Cost: O(bytes) per document; one `Vec<u32>` of word offsets reused across paragraphs and
 //! documents; the output vector is sorted once (O(s log s) for s shingles).
@@ -54,6 +55,24 @@ impl Default for ShingleConfig {
 #[derive(Debug, Default)]
 pub struct Scratch {
     offsets: Vec<u32>,
+    word_hashes: Vec<u64>,
+}
+
+/// Order-sensitive mix of word hashes into one shingle hash (a multiply-rotate chain closed by
+/// a 64-bit finalizer), so `a b c` and `c b a` differ.
+#[inline]
+fn combine(words: &[u64], seed: u64) -> u64 {
+    let mut acc = seed;
+    for &w in words {
+        acc = (acc ^ w)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .rotate_left(27);
+    }
+    acc ^= acc >> 31;
+    acc = acc.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    acc ^= acc >> 29;
+    acc = acc.wrapping_mul(0x94D0_49BB_1331_11EB);
+    acc ^ (acc >> 32)
 }
 
 /// Hash of a whole normalized paragraph, used for boilerplate learning and exact-paragraph
@@ -78,27 +97,23 @@ pub fn shingle_paragraph(
     offsets.clear();
     match cfg.kind {
         ShingleKind::Words => {
-            offsets.push(0);
+            // Each word is hashed once; a shingle's hash mixes its k word hashes in order.
+            let words = &mut scratch.word_hashes;
+            words.clear();
+            let mut start = 0;
             for (i, &b) in bytes.iter().enumerate() {
                 if b == b' ' {
-                    offsets.push(i as u32 + 1);
+                    words.push(xxh3_64_with_seed(&bytes[start..i], cfg.seed));
+                    start = i + 1;
                 }
             }
-            let n = offsets.len();
+            words.push(xxh3_64_with_seed(&bytes[start..], cfg.seed));
+            let n = words.len();
             if n <= k {
-                out.push(xxh3_64_with_seed(bytes, cfg.seed));
+                out.push(combine(words, cfg.seed));
                 return;
             }
-            for i in 0..=n - k {
-                let start = offsets[i] as usize;
-                // End of word i+k-1: one before the start of the next word, or the end.
-                let end = if i + k < n {
-                    offsets[i + k] as usize - 1
-                } else {
-                    bytes.len()
-                };
-                out.push(xxh3_64_with_seed(&bytes[start..end], cfg.seed));
-            }
+            out.extend(words.windows(k).map(|w| combine(w, cfg.seed)));
         }
         ShingleKind::Chars => {
             offsets.extend(para.char_indices().map(|(i, _)| i as u32));
@@ -174,24 +189,31 @@ mod tests {
         shingle_set(paras.iter().copied(), cfg, &mut Scratch::default())
     }
 
+    fn word_hash(w: &str) -> u64 {
+        xxh3_64_with_seed(w.as_bytes(), 7)
+    }
+
     #[test]
     fn word_shingles_are_the_kgrams() {
         let cfg = words(2);
         let got = set(&["a b c"], &cfg);
         let want = into_set(vec![
-            xxh3_64_with_seed(b"a b", 7),
-            xxh3_64_with_seed(b"b c", 7),
+            combine(&[word_hash("a"), word_hash("b")], 7),
+            combine(&[word_hash("b"), word_hash("c")], 7),
         ]);
         assert_eq!(got, want);
+        // Order matters.
+        assert_ne!(set(&["a b"], &cfg), set(&["b a"], &cfg));
     }
 
     #[test]
     fn short_paragraph_is_one_shingle() {
         let cfg = words(5);
-        assert_eq!(
-            set(&["spread the love"], &cfg),
-            vec![xxh3_64_with_seed(b"spread the love", 7)]
+        let want = combine(
+            &[word_hash("spread"), word_hash("the"), word_hash("love")],
+            7,
         );
+        assert_eq!(set(&["spread the love"], &cfg), vec![want]);
         assert!(set(&[], &cfg).is_empty());
         assert!(set(&[""], &cfg).is_empty());
     }
