@@ -636,12 +636,14 @@ struct LineInfo {
     terminated: bool,
 }
 
-/// Reads one line through `\n` (or to EOF) into `buf`, storing at most
+/// Reads one line through `\n` (or to EOF), appending it to `buf` (where it starts at
+/// `start`), storing at most
 /// `cap` bytes of it plus the terminator; the rest of an over-long line is
 /// consumed and dropped. Returns `None` at EOF.
 fn read_line_capped<R: BufRead>(
     reader: &mut R,
     buf: &mut Vec<u8>,
+    start: usize,
     cap: usize,
 ) -> io::Result<Option<LineInfo>> {
     let mut consumed = 0usize;
@@ -662,7 +664,7 @@ fn read_line_capped<R: BufRead>(
         };
         let chunk = &available[..chunk_len];
         // Room for `cap` content bytes plus one terminator byte.
-        let room = cap.saturating_add(1).saturating_sub(buf.len());
+        let room = cap.saturating_add(1).saturating_sub(buf.len() - start);
         if chunk.len() <= room {
             buf.extend_from_slice(chunk);
         } else {
@@ -701,63 +703,48 @@ fn read_jsonl_inner<R: BufRead>(
     out: &mut Corpus,
     seen: &mut HashMap<String, Origin>,
 ) -> Result<(), ReadError> {
-    let cap = line_limit(opts);
-    let mut buf: Vec<u8> = Vec::new();
-    let mut line_no: u64 = 0;
-    let mut batch = Batch::default();
-    loop {
-        buf.clear();
-        let info = match read_line_capped(&mut reader, &mut buf, cap) {
-            Ok(Some(info)) => info,
-            Ok(None) => break,
-            Err(e) => {
-                // Records before the damage are still checked, so an earlier bad record is
-                // reported first, as a sequential reader would.
-                batch.finish(name, opts, out, seen)?;
-                return Err(stream_error(codec, name, e));
-            }
-        };
-        line_no += 1;
-        out.bytes_read = out
-            .bytes_read
-            .saturating_add(u64::try_from(info.consumed).unwrap_or(u64::MAX));
-
-        if info.overflow {
-            let len = info.consumed - usize::from(info.terminated);
-            let message = format!(
-                "line is {len} bytes, over the limit of {cap} (8 x --max-doc-bytes + 1 MiB)"
-            );
-            batch.lines.push(BatchLine::Bad(line_no, message));
-            continue;
-        }
-
-        let mut line: &[u8] = &buf;
-        if let Some(rest) = line.strip_suffix(b"\n") {
-            line = rest;
-        }
-        if let Some(rest) = line.strip_suffix(b"\r") {
-            line = rest;
-        }
-        let mut bom_len = 0;
-        if line_no == 1 {
-            if let Some(rest) = line.strip_prefix(BOM) {
-                line = rest;
-                bom_len = BOM.len();
-            }
-        }
-        let start = batch.data.len();
-        batch.data.extend_from_slice(line);
-        batch.lines.push(BatchLine::Raw {
-            line_no,
-            start,
-            end: batch.data.len(),
-            bom_len,
+    let mut state = ReadState {
+        cap: line_limit(opts),
+        line_no: 0,
+        bytes: 0,
+        eof: false,
+    };
+    let mut cur = Batch::default();
+    let mut read_err = state.fill(&mut reader, &mut cur).err();
+    // Parse batch n on a helper thread (in parallel inside) while this thread reads batch n+1;
+    // records are then accepted strictly in input order.
+    while !cur.lines.is_empty() {
+        let mut next = Batch::default();
+        let more = read_err.is_none() && !state.eof;
+        let (parsed, res) = std::thread::scope(|scope| {
+            let worker = scope.spawn(|| cur.parse(name, opts));
+            let res = if more {
+                state.fill(&mut reader, &mut next)
+            } else {
+                Ok(())
+            };
+            // A panic in the parser is a bug; surface it as one on this thread.
+            let parsed = worker.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+            (parsed, res)
         });
-        if batch.data.len() >= BATCH_BYTES || batch.lines.len() >= BATCH_LINES {
-            batch.finish(name, opts, out, seen)?;
+        out.bytes_read = out.bytes_read.saturating_add(std::mem::take(&mut state.bytes));
+        for p in parsed {
+            match p {
+                LineResult::Blank => {}
+                LineResult::Doc(doc) => accept(doc, opts, out, seen)?,
+                LineResult::Bad(line_no, message) => reject(opts, out, name, line_no, message)?,
+            }
         }
+        if let Err(e) = res {
+            read_err = Some(e);
+        }
+        cur = next;
     }
-    batch.finish(name, opts, out, seen)
+    match read_err {
+        // Records before the damage were checked first, as a sequential reader would.
+        Some(e) => Err(stream_error(codec, name, e)),
+        None => Ok(()),
+    }
 }
 
 /// Lines are parsed in parallel batches of about this many bytes (or lines); results are then
@@ -765,6 +752,66 @@ fn read_jsonl_inner<R: BufRead>(
 /// sequential reader would give them.
 const BATCH_BYTES: usize = 8 * 1024 * 1024;
 const BATCH_LINES: usize = 16 * 1024;
+
+/// Position of the line reader in one stream.
+struct ReadState {
+    cap: usize,
+    line_no: u64,
+    /// Bytes consumed since last collected.
+    bytes: u64,
+    eof: bool,
+}
+
+impl ReadState {
+    /// Reads lines into `batch` until it is full or the stream ends. On error the lines read
+    /// before it stay in the batch.
+    fn fill<R: BufRead>(&mut self, reader: &mut R, batch: &mut Batch) -> io::Result<()> {
+        while batch.data.len() < BATCH_BYTES && batch.lines.len() < BATCH_LINES {
+            let start = batch.data.len();
+            let info = match read_line_capped(reader, &mut batch.data, start, self.cap)? {
+                Some(info) => info,
+                None => {
+                    self.eof = true;
+                    return Ok(());
+                }
+            };
+            self.line_no += 1;
+            self.bytes = self
+                .bytes
+                .saturating_add(u64::try_from(info.consumed).unwrap_or(u64::MAX));
+            if info.overflow {
+                batch.data.truncate(start);
+                let len = info.consumed - usize::from(info.terminated);
+                let message = format!(
+                    "line is {len} bytes, over the limit of {} (8 x --max-doc-bytes + 1 MiB)",
+                    self.cap
+                );
+                batch.lines.push(BatchLine::Bad(self.line_no, message));
+                continue;
+            }
+            let mut end = batch.data.len();
+            if batch.data[start..end].ends_with(b"\n") {
+                end -= 1;
+            }
+            if batch.data[start..end].ends_with(b"\r") {
+                end -= 1;
+            }
+            let mut from = start;
+            let mut bom_len = 0;
+            if self.line_no == 1 && batch.data[start..end].starts_with(BOM) {
+                from += BOM.len();
+                bom_len = BOM.len();
+            }
+            batch.lines.push(BatchLine::Raw {
+                line_no: self.line_no,
+                start: from,
+                end,
+                bom_len,
+            });
+        }
+        Ok(())
+    }
+}
 
 enum BatchLine {
     /// A line's bytes in `Batch::data`, without terminator or BOM.
@@ -791,18 +838,11 @@ struct Batch {
 }
 
 impl Batch {
-    /// Parses the batch in parallel and accepts its records in order; empties the batch.
-    fn finish(
-        &mut self,
-        name: &str,
-        opts: &ReadOptions,
-        out: &mut Corpus,
-        seen: &mut HashMap<String, Origin>,
-    ) -> Result<(), ReadError> {
+    /// Parses every line in parallel, results in line order.
+    fn parse(&self, name: &str, opts: &ReadOptions) -> Vec<LineResult> {
         use rayon::prelude::*;
         let data = &self.data;
-        let parsed: Vec<LineResult> = self
-            .lines
+        self.lines
             .par_iter()
             .map(|l| match l {
                 BatchLine::Bad(line_no, message) => LineResult::Bad(*line_no, message.clone()),
@@ -813,17 +853,7 @@ impl Batch {
                     bom_len,
                 } => parse_line(&data[*start..*end], *line_no, *bom_len, name, opts),
             })
-            .collect();
-        self.lines.clear();
-        self.data.clear();
-        for p in parsed {
-            match p {
-                LineResult::Blank => {}
-                LineResult::Doc(doc) => accept(doc, opts, out, seen)?,
-                LineResult::Bad(line_no, message) => reject(opts, out, name, line_no, message)?,
-            }
-        }
-        Ok(())
+            .collect()
     }
 }
 
@@ -1577,25 +1607,25 @@ mod tests {
         let mut buf = Vec::new();
         // Exactly at the cap, with and without a terminator.
         let mut r = &b"abcd\nabcd"[..];
-        let i = read_line_capped(&mut r, &mut buf, 4).unwrap().unwrap();
+        let i = read_line_capped(&mut r, &mut buf, 0, 4).unwrap().unwrap();
         assert_eq!(
             (i.consumed, i.overflow, buf.as_slice()),
             (5, false, &b"abcd\n"[..])
         );
         buf.clear();
-        let i = read_line_capped(&mut r, &mut buf, 4).unwrap().unwrap();
+        let i = read_line_capped(&mut r, &mut buf, 0, 4).unwrap().unwrap();
         assert_eq!(
             (i.consumed, i.overflow, buf.as_slice()),
             (4, false, &b"abcd"[..])
         );
         buf.clear();
-        assert!(read_line_capped(&mut r, &mut buf, 4).unwrap().is_none());
+        assert!(read_line_capped(&mut r, &mut buf, 0, 4).unwrap().is_none());
         // One over the cap.
         let mut r = &b"abcde\nz"[..];
-        let i = read_line_capped(&mut r, &mut buf, 4).unwrap().unwrap();
+        let i = read_line_capped(&mut r, &mut buf, 0, 4).unwrap().unwrap();
         assert_eq!((i.consumed, i.overflow), (6, true));
         buf.clear();
-        let i = read_line_capped(&mut r, &mut buf, 4).unwrap().unwrap();
+        let i = read_line_capped(&mut r, &mut buf, 0, 4).unwrap().unwrap();
         assert_eq!(
             (i.consumed, i.overflow, buf.as_slice()),
             (1, false, &b"z"[..])
@@ -1603,7 +1633,7 @@ mod tests {
         // Over the cap without a terminator.
         let mut r = &b"abcde"[..];
         buf.clear();
-        let i = read_line_capped(&mut r, &mut buf, 4).unwrap().unwrap();
+        let i = read_line_capped(&mut r, &mut buf, 0, 4).unwrap().unwrap();
         assert_eq!((i.consumed, i.overflow), (5, true));
     }
 

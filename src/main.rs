@@ -274,10 +274,14 @@ fn summary(corpus: &Corpus, out: &Outcome, elapsed: Duration, dedup: Option<(usi
             let _ = writeln!(e, "wiredup: kept {kept} records, dropped {dups} duplicates");
         }
     }
-    let stages: Vec<String> = s
-        .timings
-        .iter()
-        .map(|(n, d)| format!("{n} {:.2}s", d.as_secs_f64()))
+    // Reading is what the run took beyond the pipeline stages (and output).
+    let staged: f64 = s.timings.iter().map(|(_, d)| d.as_secs_f64()).sum();
+    let stages: Vec<String> = std::iter::once(format!("read+write {:.2}s", (secs - staged).max(0.0)))
+        .chain(
+            s.timings
+                .iter()
+                .map(|(n, d)| format!("{n} {:.2}s", d.as_secs_f64())),
+        )
         .collect();
     let _ = writeln!(
         e,
