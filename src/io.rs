@@ -724,10 +724,14 @@ fn read_jsonl_inner<R: BufRead>(
                 Ok(())
             };
             // A panic in the parser is a bug; surface it as one on this thread.
-            let parsed = worker.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+            let parsed = worker
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p));
             (parsed, res)
         });
-        out.bytes_read = out.bytes_read.saturating_add(std::mem::take(&mut state.bytes));
+        out.bytes_read = out
+            .bytes_read
+            .saturating_add(std::mem::take(&mut state.bytes));
         for p in parsed {
             match p {
                 LineResult::Blank => {}

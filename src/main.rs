@@ -53,8 +53,8 @@ fn run(cli: Cli) -> Result<()> {
         } => {
             let cfg = setup(&detect)?;
             let started = Instant::now();
-            let corpus = read(&input.inputs, &input.read.to_options(false))?;
-            let out = detect_all(&corpus, &cfg, detect.quiet);
+            let mut corpus = read(&input.inputs, &input.read.to_options(false))?;
+            let out = detect_all(&mut corpus, &cfg, detect.quiet, true);
             match output {
                 Some(path) => {
                     let mut f = AtomicFile::create(&path)
@@ -85,8 +85,11 @@ fn run(cli: Cli) -> Result<()> {
             let cfg = setup(&detect)?;
             let started = Instant::now();
             let ropts = input.read.to_options(true);
-            let corpus = read(&input.inputs, &ropts)?;
-            let out = detect_all(&corpus, &cfg, detect.quiet);
+            let mut corpus = read(&input.inputs, &ropts)?;
+            // Texts of JSONL records are not needed again (records are written verbatim);
+            // those of .txt/.html documents are.
+            let free = corpus.docs.iter().all(|d| d.record.is_some());
+            let out = detect_all(&mut corpus, &cfg, detect.quiet, free);
             let counts = if output.as_os_str() == "-" {
                 let stdout = std::io::stdout();
                 let mut w = std::io::BufWriter::new(stdout.lock());
@@ -206,17 +209,34 @@ fn read(inputs: &[String], opts: &ReadOptions) -> Result<Corpus> {
 }
 
 /// Runs the pipeline, with a spinner naming the stage when standard error is a terminal.
-fn detect_all(corpus: &Corpus, cfg: &Config, quiet: bool) -> Outcome {
-    if quiet || !std::io::stderr().is_terminal() {
-        return pipeline::run(&corpus.docs, cfg);
-    }
-    let bar = indicatif::ProgressBar::new_spinner();
-    bar.enable_steady_tick(Duration::from_millis(120));
-    let n = corpus.docs.len();
-    let out = pipeline::run_with_progress(&corpus.docs, cfg, &|stage| {
-        bar.set_message(format!("{stage} ({n} documents)"));
+/// With `free_texts`, document texts are released once normalized (they are the largest part
+/// of memory and no output needs them).
+fn detect_all(corpus: &mut Corpus, cfg: &Config, quiet: bool, free_texts: bool) -> Outcome {
+    let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.enable_steady_tick(Duration::from_millis(120));
+        bar
     });
-    bar.finish_and_clear();
+    let n = corpus.docs.len();
+    let on_stage = |stage: &str| {
+        if let Some(bar) = &bar {
+            bar.set_message(format!("{stage} ({n} documents)"));
+        }
+    };
+    on_stage("normalize");
+    let started = Instant::now();
+    let texts: Vec<&str> = corpus.docs.iter().map(|d| d.text.as_str()).collect();
+    let prepared = pipeline::normalize_all(&texts, cfg);
+    drop(texts);
+    if free_texts {
+        for d in &mut corpus.docs {
+            d.text = String::new();
+        }
+    }
+    let out = pipeline::run_prepared(&corpus.docs, prepared, started.elapsed(), cfg, &on_stage);
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
     out
 }
 
@@ -276,13 +296,14 @@ fn summary(corpus: &Corpus, out: &Outcome, elapsed: Duration, dedup: Option<(usi
     }
     // Reading is what the run took beyond the pipeline stages (and output).
     let staged: f64 = s.timings.iter().map(|(_, d)| d.as_secs_f64()).sum();
-    let stages: Vec<String> = std::iter::once(format!("read+write {:.2}s", (secs - staged).max(0.0)))
-        .chain(
-            s.timings
-                .iter()
-                .map(|(n, d)| format!("{n} {:.2}s", d.as_secs_f64())),
-        )
-        .collect();
+    let stages: Vec<String> =
+        std::iter::once(format!("read+write {:.2}s", (secs - staged).max(0.0)))
+            .chain(
+                s.timings
+                    .iter()
+                    .map(|(n, d)| format!("{n} {:.2}s", d.as_secs_f64())),
+            )
+            .collect();
     let _ = writeln!(
         e,
         "wiredup: {:.2}s, {:.0} documents/s, {:.1} MB/s ({})",

@@ -349,13 +349,33 @@ pub fn run(docs: &[Document], cfg: &Config) -> Outcome {
 
 /// Runs the whole pipeline, calling `on_stage` with the name of each stage as it starts.
 pub fn run_with_progress(docs: &[Document], cfg: &Config, on_stage: &dyn Fn(&str)) -> Outcome {
+    on_stage("normalize");
+    let started = Instant::now();
+    let texts: Vec<&str> = docs.iter().map(|d| d.text.as_str()).collect();
+    let prepared = normalize_all(&texts, cfg);
+    run_prepared(docs, prepared, started.elapsed(), cfg, on_stage)
+}
+
+/// Runs the stages after [`normalize_all`] on documents already prepared (`prepared[i]` from
+/// `docs[i].text`; `normalize_time` is reported as that stage's time). The documents' texts
+/// are not read here, so a caller may free them first: at scale they are the largest part of
+/// memory.
+pub fn run_prepared(
+    docs: &[Document],
+    mut prepared: Vec<Prepared>,
+    normalize_time: Duration,
+    cfg: &Config,
+    on_stage: &dyn Fn(&str),
+) -> Outcome {
     let mut stats = Stats {
         documents: docs.len(),
         ..Stats::default()
     };
+    stats
+        .timings
+        .push(("normalize".to_string(), normalize_time));
     let mut clock = Instant::now();
     let stages = [
-        "normalize",
         "boilerplate",
         "shingle",
         "minhash",
@@ -374,10 +394,6 @@ pub fn run_with_progress(docs: &[Document], cfg: &Config, on_stage: &dyn Fn(&str
             on_stage(next);
         }
     };
-
-    let texts: Vec<&str> = docs.iter().map(|d| d.text.as_str()).collect();
-    let mut prepared = normalize_all(&texts, cfg);
-    lap("normalize", &mut stats);
 
     let views: Vec<DocParagraphs<'_>> = docs
         .iter()
