@@ -136,6 +136,9 @@ pub struct ReadArgs {
     /// Skip malformed records (reported in the summary) instead of stopping at the first one.
     #[arg(long)]
     pub skip_bad: bool,
+    /// With --skip-bad: still write the output, but exit with status 3 if any record was skipped.
+    #[arg(long)]
+    pub strict: bool,
     /// Largest accepted document text in bytes; longer ones are malformed records.
     #[arg(long, default_value_t = 16 * 1024 * 1024)]
     pub max_doc_bytes: usize,

@@ -84,7 +84,18 @@ impl LshParams {
 
     /// Probability that two documents of Jaccard similarity `s` become candidates.
     pub fn collision_probability(&self, s: f64) -> f64 {
-        let miss: f64 = self.rows.iter().map(|&r| 1.0 - s.powi(r as i32)).product();
+        // Bands come in at most a few sizes: group them, so this is O(distinct sizes).
+        let mut sizes: Vec<(usize, i32)> = Vec::new();
+        for &r in &self.rows {
+            match sizes.iter_mut().find(|(size, _)| *size == r) {
+                Some((_, count)) => *count += 1,
+                None => sizes.push((r, 1)),
+            }
+        }
+        let miss: f64 = sizes
+            .iter()
+            .map(|&(r, count)| (1.0 - s.powi(r as i32)).powi(count))
+            .product();
         1.0 - miss
     }
 

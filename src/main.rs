@@ -18,11 +18,31 @@ use wiredup::io::{self, Corpus, ReadOptions};
 use wiredup::output::{self, AtomicFile};
 use wiredup::pipeline::{self, Config, Outcome};
 
+/// Exit status of a run that completed but skipped records under `--strict`.
+const EXIT_STRICT: i32 = 3;
+
 fn main() {
     let cli = Cli::parse();
-    if let Err(e) = run(cli) {
-        eprintln!("wiredup: error: {}", error_chain(&e));
-        std::process::exit(1);
+    match run(cli) {
+        Ok(0) => {}
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            eprintln!("wiredup: error: {}", error_chain(&e));
+            std::process::exit(1);
+        }
+    }
+}
+
+/// The exit status for a completed run: `EXIT_STRICT` when `--strict` and records were skipped.
+fn strict_status(strict: bool, corpus: &Corpus) -> i32 {
+    if strict && !corpus.skipped.is_empty() {
+        eprintln!(
+            "wiredup: --strict: {} malformed record(s) were skipped; exiting with status {EXIT_STRICT}",
+            corpus.skipped.len()
+        );
+        EXIT_STRICT
+    } else {
+        0
     }
 }
 
@@ -43,7 +63,7 @@ fn error_chain(e: &anyhow::Error) -> String {
     out
 }
 
-fn run(cli: Cli) -> Result<()> {
+fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::Cluster {
             input,
@@ -75,6 +95,7 @@ fn run(cli: Cli) -> Result<()> {
             if !detect.quiet {
                 summary(&corpus, &out, started.elapsed(), None);
             }
+            return Ok(strict_status(input.read.strict, &corpus));
         }
         Command::Dedup {
             input,
@@ -128,6 +149,7 @@ fn run(cli: Cli) -> Result<()> {
                     Some((counts.kept, counts.duplicates, annotate)),
                 );
             }
+            return Ok(strict_status(input.read.strict, &corpus));
         }
         Command::Compare {
             a,
@@ -189,7 +211,7 @@ fn run(cli: Cli) -> Result<()> {
             }
         }
     }
-    Ok(())
+    Ok(0)
 }
 
 /// Validates flags, sets the thread count and builds the library configuration.
@@ -247,10 +269,14 @@ fn summary(corpus: &Corpus, out: &Outcome, elapsed: Duration, dedup: Option<(usi
     let mut e = std::io::stderr().lock();
     let _ = writeln!(
         e,
-        "wiredup: read {} documents ({:.1} MB), skipped {} malformed records",
+        "wiredup: read {} records ({:.1} MB) = {} documents + {} malformed records skipped; {} documents = {} kept (representatives and singletons) + {} duplicates",
         s.documents + corpus.skipped.len(),
         mb,
-        corpus.skipped.len()
+        s.documents,
+        corpus.skipped.len(),
+        s.documents,
+        s.documents - s.duplicates,
+        s.duplicates,
     );
     for sk in corpus.skipped.iter().take(20) {
         let _ = writeln!(

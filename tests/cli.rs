@@ -1249,3 +1249,51 @@ fn help_lists_flags() {
         );
     }
 }
+
+#[test]
+fn strict_turns_skips_into_exit_status_3() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("mixed.jsonl");
+    std::fs::write(
+        &path,
+        "{\"id\":\"a\",\"text\":\"ferry service resumes after the storm\"}\nnot json\n",
+    )
+    .expect("write input");
+    let p = path.to_string_lossy().into_owned();
+    let out = dir.path().join("out.jsonl");
+    let o = run(&[
+        "cluster",
+        &p,
+        "--skip-bad",
+        "--strict",
+        "--format",
+        "assignments",
+        "-o",
+        &out.to_string_lossy(),
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--strict"));
+    // The output is still written, with the good record.
+    let written = std::fs::read_to_string(&out).expect("output written");
+    assert_eq!(written.lines().count(), 1);
+    // Without skips, --strict changes nothing.
+    let good = dir.path().join("good.jsonl");
+    std::fs::write(&good, "{\"id\":\"a\",\"text\":\"x\"}\n").expect("write");
+    let o = run(&[
+        "cluster",
+        &good.to_string_lossy(),
+        "--skip-bad",
+        "--strict",
+        "-q",
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    // The summary accounts for every record.
+    let o = run(&["cluster", &p, "--skip-bad"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stderr(&o).contains("read 2 records"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("= 1 documents + 1 malformed records skipped"),
+        "{}",
+        stderr(&o)
+    );
+}
