@@ -120,8 +120,14 @@ impl LshParams {
         let mut best = (f64::INFINITY, LshParams::even(1, num_perm));
         for b in 1..=num_perm.max(1) {
             let p = LshParams::even(b, num_perm);
-            let fp = integrate(|s| p.collision_probability(s), 0.0, t);
-            let fnr = integrate(|s| 1.0 - p.collision_probability(s), t, 1.0);
+            // `even` gives `extra` bands of `base + 1` rows and the rest of `base` rows.
+            let (base, extra) = (num_perm / b, num_perm % b);
+            let prob = |s: f64| {
+                1.0 - (1.0 - s.powi(base as i32)).powi((b - extra) as i32)
+                    * (1.0 - s.powi(base as i32 + 1)).powi(extra as i32)
+            };
+            let fp = integrate(prob, 0.0, t);
+            let fnr = integrate(|s| 1.0 - prob(s), t, 1.0);
             let err = fp_weight * fp + fn_weight * fnr;
             if err < best.0 - 1e-12 {
                 best = (err, p);

@@ -136,17 +136,16 @@ pub struct ParagraphMeta {
 /// Normalizes every document, hashes its paragraphs and shingles all of them, in one parallel
 /// pass (order kept). O(bytes) per document; the normalized text is dropped at once.
 pub fn normalize_all(texts: &[&str], cfg: &Config) -> Vec<Prepared> {
-    let seed = cfg.shingle.seed;
     texts
         .par_iter()
         .map_init(Scratch::default, |scratch, t| {
             let normalized = normalize::normalize(t);
             let mut d = Prepared::default();
             for p in normalized.paragraphs() {
-                d.paragraphs.push(shingle::paragraph_hash(p, seed));
-                shingle::shingle_paragraph(p, &cfg.shingle, scratch, &mut d.shingles);
+                let facts = shingle::shingle_paragraph_facts(p, &cfg.shingle, scratch, &mut d.shingles);
+                d.paragraphs.push(facts.hash);
                 d.paragraph_meta.push(ParagraphMeta {
-                    words: (p.bytes().filter(|&b| b == b' ').count() + 1) as u32,
+                    words: facts.words,
                     shingle_end: d.shingles.len() as u32,
                 });
             }

@@ -81,6 +81,39 @@ pub fn paragraph_hash(paragraph: &str, seed: u64) -> u64 {
     xxh3_64_with_seed(paragraph.as_bytes(), seed ^ 0x9E37_79B9_7F4A_7C15)
 }
 
+/// What shingling learned about a paragraph on the way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParagraphFacts {
+    /// Words in the paragraph.
+    pub words: u32,
+    /// Hash of the whole paragraph (equal paragraphs, equal hashes), seeded independently of
+    /// the shingle hashes. Same value as [`paragraph_hash`].
+    pub hash: u64,
+}
+
+/// Appends the shingle hashes of one normalized paragraph to `out` (unsorted, may repeat) and
+/// returns its word count and hash, computed in the same pass.
+pub fn shingle_paragraph_facts(
+    para: &str,
+    cfg: &ShingleConfig,
+    scratch: &mut Scratch,
+    out: &mut Vec<u64>,
+) -> ParagraphFacts {
+    shingle_paragraph(para, cfg, scratch, out);
+    let words = if para.is_empty() {
+        0
+    } else {
+        match cfg.kind {
+            ShingleKind::Words => scratch.word_hashes.len() as u32,
+            ShingleKind::Chars => para.bytes().filter(|&b| b == b' ').count() as u32 + 1,
+        }
+    };
+    ParagraphFacts {
+        words,
+        hash: paragraph_hash(para, cfg.seed),
+    }
+}
+
 /// Appends the shingle hashes of one normalized paragraph to `out` (unsorted, may repeat).
 pub fn shingle_paragraph(
     para: &str,
@@ -88,6 +121,7 @@ pub fn shingle_paragraph(
     scratch: &mut Scratch,
     out: &mut Vec<u64>,
 ) {
+    scratch.word_hashes.clear();
     if para.is_empty() {
         return;
     }
