@@ -284,14 +284,21 @@ fn canonical_words(s: &str) -> String {
     let mut i = 0;
     while i < n {
         let b = bytes[i];
-        if b.is_ascii_alphanumeric() {
+        if LOWER[b as usize] != 0 {
             // Fast path: scan an ASCII word (apostrophes inside are dropped). If it runs into a
             // non-ASCII byte, the word may continue with letters or combining marks: redo it on
             // the character path.
             let mut j = i + 1;
-            while j < n
-                && (bytes[j].is_ascii_alphanumeric() || bytes[j] == b'\'' || bytes[j] == b'`')
-            {
+            let mut apostrophes = false;
+            while j < n {
+                let c = bytes[j];
+                if LOWER[c as usize] == 0 {
+                    if c == b'\'' || c == b'`' {
+                        apostrophes = true;
+                    } else {
+                        break;
+                    }
+                }
                 j += 1;
             }
             if j < n && bytes[j] >= 0x80 {
@@ -299,10 +306,15 @@ fn canonical_words(s: &str) -> String {
                 continue;
             }
             t.start_word();
-            for &c in &bytes[i..j] {
-                if c != b'\'' && c != b'`' {
-                    t.out.push(c.to_ascii_lowercase());
-                }
+            if apostrophes {
+                t.out.extend(
+                    bytes[i..j]
+                        .iter()
+                        .map(|&c| LOWER[c as usize])
+                        .filter(|&c| c != 0),
+                );
+            } else {
+                t.out.extend(bytes[i..j].iter().map(|&c| LOWER[c as usize]));
             }
             t.in_word = false;
             i = j;
@@ -323,6 +335,20 @@ fn canonical_words(s: &str) -> String {
     }
     t.finish()
 }
+
+/// `LOWER[b]`: the lower-case form of an ASCII letter or digit, 0 for every other byte.
+const LOWER: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        if c.is_ascii_alphanumeric() {
+            t[b] = c.to_ascii_lowercase();
+        }
+        b += 1;
+    }
+    t
+};
 
 /// Characters that belong to a word before NFKC: letters, digits and combining marks.
 #[inline]

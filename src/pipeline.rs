@@ -142,7 +142,8 @@ pub fn normalize_all(texts: &[&str], cfg: &Config) -> Vec<Prepared> {
             let normalized = normalize::normalize(t);
             let mut d = Prepared::default();
             for p in normalized.paragraphs() {
-                let facts = shingle::shingle_paragraph_facts(p, &cfg.shingle, scratch, &mut d.shingles);
+                let facts =
+                    shingle::shingle_paragraph_facts(p, &cfg.shingle, scratch, &mut d.shingles);
                 d.paragraphs.push(facts.hash);
                 d.paragraph_meta.push(ParagraphMeta {
                     words: facts.words,
