@@ -636,6 +636,31 @@ struct LineInfo {
     terminated: bool,
 }
 
+/// Position of the first `\n` in `bytes`: eight bytes at a time (the "has zero byte" word
+/// trick on `word ^ 0x0a0a...`), then the tail byte by byte. The line reader spends most of
+/// its time here, and it runs on the reading thread, which nothing else overlaps.
+fn find_newline(bytes: &[u8]) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    const NL: u64 = 0x0a0a_0a0a_0a0a_0a0a;
+    let mut chunks = bytes.chunks_exact(8);
+    let mut base = 0;
+    for chunk in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(w) ^ NL;
+        if (x.wrapping_sub(LO) & !x & HI) != 0 {
+            return chunk.iter().position(|&b| b == b'\n').map(|i| base + i);
+        }
+        base += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| b == b'\n')
+        .map(|i| base + i)
+}
+
 /// Reads one line through `\n` (or to EOF), appending it to `buf` (where it starts at
 /// `start`), storing at most
 /// `cap` bytes of it plus the terminator; the rest of an over-long line is
@@ -658,7 +683,7 @@ fn read_line_capped<R: BufRead>(
         if available.is_empty() {
             break;
         }
-        let (chunk_len, done) = match available.iter().position(|&b| b == b'\n') {
+        let (chunk_len, done) = match find_newline(available) {
             Some(i) => (i + 1, true),
             None => (available.len(), false),
         };
@@ -1604,6 +1629,24 @@ mod tests {
             c.skipped[0].reason
         );
         assert_eq!(c.bytes_read, input.len() as u64);
+    }
+
+    #[test]
+    fn find_newline_matches_naive() {
+        let mut data: Vec<u8> = (0..200u32).map(|i| (i * 7 % 251) as u8).collect();
+        data.retain(|&b| b != b'\n');
+        assert_eq!(find_newline(&data), None);
+        for at in [0, 1, 7, 8, 9, 15, 16, 63, 64, 100, data.len() - 1] {
+            let mut d = data.clone();
+            d[at] = b'\n';
+            assert_eq!(find_newline(&d), Some(at), "newline at {at}");
+            // A second newline later does not matter.
+            d.push(b'\n');
+            assert_eq!(find_newline(&d), Some(at));
+        }
+        assert_eq!(find_newline(b""), None);
+        // Bytes around 0x0a (0x0b, 0x8a) are not newlines.
+        assert_eq!(find_newline(&[0x0b, 0x8a, 0x09, 0x1a, 0x0b, 0x8a, 0x09, 0x1a, 0x0a]), Some(8));
     }
 
     #[test]

@@ -453,30 +453,32 @@ pub fn run_prepared(
         .collect();
     let groups = cluster::groups(&labels);
     let mut cluster_ids = vec![0u32; docs.len()];
-    let mut clusters = Vec::new();
     for (gid, members) in groups.iter().enumerate() {
         for &m in members {
             cluster_ids[m as usize] = gid as u32;
         }
-        if members.len() < 2 {
-            continue;
-        }
-        let Some(rep) = cluster::representative(members, &keys) else {
-            continue;
-        };
-        let ms = members
-            .iter()
-            .map(|&m| Member {
-                doc: m,
-                score: PairScore::exact(m, rep, &sets[m as usize], &sets[rep as usize]),
-            })
-            .collect();
-        clusters.push(Cluster {
-            id: gid as u32,
-            representative: rep,
-            members: ms,
-        });
     }
+    // Scores against the representative, in parallel; `collect` keeps cluster order.
+    let clusters: Vec<Cluster> = groups
+        .par_iter()
+        .enumerate()
+        .filter(|(_, members)| members.len() >= 2)
+        .filter_map(|(gid, members)| {
+            let rep = cluster::representative(members, &keys)?;
+            let ms = members
+                .iter()
+                .map(|&m| Member {
+                    doc: m,
+                    score: PairScore::exact(m, rep, &sets[m as usize], &sets[rep as usize]),
+                })
+                .collect();
+            Some(Cluster {
+                id: gid as u32,
+                representative: rep,
+                members: ms,
+            })
+        })
+        .collect();
     stats.clusters = clusters.len();
     stats.duplicates = clusters.iter().map(|c| c.members.len() - 1).sum();
     lap("cluster", &mut stats);
