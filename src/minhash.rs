@@ -184,8 +184,17 @@ impl Hasher {
                 .mix_seed
                 .wrapping_add(round.wrapping_mul(0x9E37_79B9_7F4A_7C15));
             let tag = (round as u32) << VALUE_BITS;
+            // Shingle hashes are already uniform 64-bit values (xxh3 or a finalized mix), so the
+            // first round only salts them and multiplies (which carries low-bit entropy into the
+            // high bits that pick the bin, should a caller pass small integers); later rounds
+            // need a full rehash to be independent of the first.
+            let first = round == 0;
             for &x in set {
-                let h = fmix64(x ^ salt);
+                let h = if first {
+                    (x ^ salt).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                } else {
+                    fmix64(x ^ salt)
+                };
                 let bin = (((h >> 32) * n) >> 32) as usize;
                 let v = tag | ((h as u32) >> (32 - VALUE_BITS));
                 let o = &mut out[bin];
