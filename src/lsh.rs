@@ -196,42 +196,89 @@ pub fn candidates(sigs: &Signatures, params: &LshParams, limits: &BucketLimits) 
         offsets.push((pos, r));
         pos += r;
     }
-    let per_band: Vec<Vec<(u32, u32)>> = offsets
-        .par_iter()
-        .enumerate()
-        .map(|(band, &(start, r))| {
-            let mut entries: Vec<(u64, u32)> = (0..sigs.len())
-                .filter_map(|i| {
-                    let sig = sigs.get(i)?;
-                    let rows = &sig[start..start + r];
-                    let mut buf = [0u8; 4 * 64];
-                    let key = if r <= 64 {
-                        for (k, v) in rows.iter().enumerate() {
-                            buf[4 * k..4 * k + 4].copy_from_slice(&v.to_le_bytes());
-                        }
-                        xxh3_64_with_seed(&buf[..4 * r], band as u64)
-                    } else {
-                        let bytes: Vec<u8> = rows.iter().flat_map(|v| v.to_le_bytes()).collect();
-                        xxh3_64_with_seed(&bytes, band as u64)
-                    };
-                    Some((key, i as u32))
-                })
-                .collect();
-            let mut pairs = Vec::new();
-            bucket_pairs(&mut entries, limits, &mut pairs);
-            pairs
-        })
-        .collect();
-    let mut all: Vec<(u32, u32)> = per_band.into_iter().flatten().collect();
-    all.par_sort_unstable();
-    all.dedup();
+    // Bands are processed a few at a time (one per worker) and each group's pairs are merged
+    // into the running, deduplicated result, so peak memory is the result plus one group's
+    // pairs: with many identical documents every band yields the same pairs, and keeping all
+    // bands' lists until the end multiplied memory by the band count.
+    let band_pairs = |band: usize, start: usize, r: usize| -> Vec<(u32, u32)> {
+        let mut entries: Vec<(u64, u32)> = (0..sigs.len())
+            .filter_map(|i| {
+                let sig = sigs.get(i)?;
+                Some((band_key(&sig[start..start + r], band), i as u32))
+            })
+            .collect();
+        let mut pairs = Vec::new();
+        bucket_pairs(&mut entries, limits, &mut pairs);
+        pairs.sort_unstable();
+        pairs.dedup();
+        pairs
+    };
+    let group = rayon::current_num_threads().max(1);
+    let mut all: Vec<(u32, u32)> = Vec::new();
+    for (g, chunk) in offsets.chunks(group).enumerate() {
+        let lists: Vec<Vec<(u32, u32)>> = chunk
+            .par_iter()
+            .enumerate()
+            .map(|(j, &(start, r))| band_pairs(g * group + j, start, r))
+            .collect();
+        for list in lists {
+            all = merge_dedup(&all, &list);
+        }
+    }
     all
+}
+
+/// The band key: xxh3 of the band's rows as little-endian bytes, seeded by the band number.
+pub fn band_key(rows: &[u32], band: usize) -> u64 {
+    let mut buf = [0u8; 4 * 64];
+    if rows.len() <= 64 {
+        for (k, v) in rows.iter().enumerate() {
+            buf[4 * k..4 * k + 4].copy_from_slice(&v.to_le_bytes());
+        }
+        xxh3_64_with_seed(&buf[..4 * rows.len()], band as u64)
+    } else {
+        let bytes: Vec<u8> = rows.iter().flat_map(|v| v.to_le_bytes()).collect();
+        xxh3_64_with_seed(&bytes, band as u64)
+    }
+}
+
+/// Union of two sorted, deduplicated lists, sorted and deduplicated (linear merge).
+fn merge_dedup<T: Ord + Copy>(a: &[T], b: &[T]) -> Vec<T> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => {
+                out.push(a[i]);
+                i += 1;
+            }
+            std::cmp::Ordering::Greater => {
+                out.push(b[j]);
+                j += 1;
+            }
+            std::cmp::Ordering::Equal => {
+                out.push(a[i]);
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::minhash::MinHashConfig;
+
+    #[test]
+    fn merge_dedup_is_sorted_union() {
+        assert_eq!(merge_dedup(&[1, 3, 5], &[2, 3, 6]), vec![1, 2, 3, 5, 6]);
+        assert_eq!(merge_dedup::<u32>(&[], &[4]), vec![4]);
+        assert_eq!(merge_dedup::<u32>(&[4], &[]), vec![4]);
+    }
 
     #[test]
     fn even_split_uses_every_row() {

@@ -180,11 +180,8 @@ pub fn write_dedup<W: Write>(
                 w.write_all(b"\n")?;
             }
             (Some(raw), Some((of, sim))) => {
-                let mut obj: Map<String, Value> =
-                    serde_json::from_str(raw).map_err(io::Error::other)?;
-                obj.insert("dup_of".into(), Value::String(of.to_string()));
-                obj.insert("similarity".into(), Value::from(sim));
-                line(w, &obj)?;
+                w.write_all(annotate_record(raw, of, sim)?.as_bytes())?;
+                w.write_all(b"\n")?;
             }
             (None, ann) => {
                 let mut obj = Map::new();
@@ -199,6 +196,31 @@ pub fn write_dedup<W: Write>(
         }
     }
     Ok(counts)
+}
+
+/// Adds `dup_of` and `similarity` to a JSON object record. The fields are inserted as text
+/// before the closing brace, so the rest of the record stays byte for byte as read (numbers
+/// such as `1e400` or deep nesting, which a JSON value type would reject or alter, pass
+/// through). A record that already has either field is rewritten through a JSON map instead,
+/// so the new values replace the old ones rather than duplicating keys.
+pub fn annotate_record(raw: &str, dup_of: &str, similarity: f64) -> io::Result<String> {
+    let fields = format!(
+        "\"dup_of\":{},\"similarity\":{}",
+        Value::String(dup_of.to_string()),
+        Value::from(similarity)
+    );
+    if raw.contains("\"dup_of\"") || raw.contains("\"similarity\"") {
+        let mut obj: Map<String, Value> = serde_json::from_str(raw).map_err(io::Error::other)?;
+        obj.insert("dup_of".into(), Value::String(dup_of.to_string()));
+        obj.insert("similarity".into(), Value::from(similarity));
+        return serde_json::to_string(&obj).map_err(io::Error::other);
+    }
+    let body = raw.trim_end();
+    let Some(open) = body.strip_suffix('}') else {
+        return Err(io::Error::other("record is not a JSON object"));
+    };
+    let empty = open.trim_end().ends_with('{');
+    Ok(format!("{open}{}{fields}}}", if empty { "" } else { "," }))
 }
 
 /// A file being written: a temporary file beside the target, renamed over it by `commit`.
@@ -287,6 +309,25 @@ mod tests {
             std::fs::read_dir(dir.path()).map(|d| d.count()).ok(),
             Some(1)
         );
+    }
+
+    #[test]
+    fn annotation_keeps_the_record_verbatim() {
+        let got =
+            annotate_record(r#"{"id":"a","x":1e400,"n":[[[]]]}"#, "b", 0.75).expect("annotate");
+        assert_eq!(
+            got,
+            r#"{"id":"a","x":1e400,"n":[[[]]],"dup_of":"b","similarity":0.75}"#
+        );
+        let got = annotate_record("{ }  ", "q\"x", 1.0).expect("annotate");
+        assert_eq!(got, r#"{ "dup_of":"q\"x","similarity":1.0}"#);
+        let parsed: Value = serde_json::from_str(&got).expect("valid JSON");
+        assert_eq!(parsed["dup_of"], "q\"x");
+        // Existing fields are replaced, not duplicated.
+        let got = annotate_record(r#"{"id":"a","dup_of":"old"}"#, "new", 0.5).expect("annotate");
+        let parsed: Value = serde_json::from_str(&got).expect("valid JSON");
+        assert_eq!(parsed["dup_of"], "new");
+        assert_eq!(got.matches("dup_of").count(), 1);
     }
 
     #[test]
