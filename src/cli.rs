@@ -70,6 +70,15 @@ pub enum Command {
         #[command(flatten)]
         detect: DetectArgs,
     },
+    /// Keep an index of documents on disk for feeds: build, add, prune, stats, query.
+    Index {
+        #[command(subcommand)]
+        command: IndexCommand,
+    },
+    /// Deduplicate a live feed: JSON lines on standard input, each record written to standard
+    /// output as soon as it is decided (with `dup_of` and `similarity` when it copies a document
+    /// already seen) and added to the index.
+    Stream(StreamArgs),
     /// Score a predicted clustering against labels: pairwise precision, recall, F1 and ARI.
     Eval {
         /// Predictions: `wiredup cluster` output, in any --format but pairs.
@@ -82,6 +91,243 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// `wiredup index ...`
+#[derive(Debug, Subcommand)]
+pub enum IndexCommand {
+    /// Build an index of the inputs (documents are clustered as by `wiredup cluster`).
+    Build {
+        #[command(flatten)]
+        input: InputArgs,
+        #[command(flatten)]
+        detect: DetectArgs,
+        /// The index file to write (atomically).
+        #[arg(short, long, value_name = "IDX")]
+        output: PathBuf,
+    },
+    /// Add documents to an index, one after the other (each joins the cluster of its best match
+    /// among the documents before it).
+    Add {
+        /// The index file (updated atomically).
+        #[arg(value_name = "IDX")]
+        index: PathBuf,
+        #[command(flatten)]
+        input: InputArgs,
+        #[command(flatten)]
+        opts: IndexOptionArgs,
+    },
+    /// Drop the documents published before a date (feed windows).
+    Prune {
+        /// The index file (updated atomically).
+        #[arg(value_name = "IDX")]
+        index: PathBuf,
+        /// ISO 8601 date or time: documents published before it are dropped (documents without
+        /// a `published` time are kept).
+        #[arg(long, value_name = "DATE", value_parser = iso_time)]
+        before: i64,
+        /// No summary on standard error.
+        #[arg(long, short = 'q')]
+        quiet: bool,
+    },
+    /// Print what an index holds and the options it was built with.
+    Stats {
+        /// The index file.
+        #[arg(value_name = "IDX")]
+        index: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print each input document's matches in the index, best first, as JSON lines.
+    ///
+    /// One line per input document: {"id", "matches": [{"id", "similarity", "jaccard",
+    /// "containment_query_in_match", "containment_match_in_query"}, ...]}, ordered by
+    /// similarity, then containment. The index is not changed.
+    Query {
+        /// The index file.
+        #[arg(value_name = "IDX")]
+        index: PathBuf,
+        #[command(flatten)]
+        input: InputArgs,
+        #[command(flatten)]
+        opts: IndexOptionArgs,
+        /// At most this many matches per document (default: all).
+        #[arg(long, value_name = "N")]
+        top: Option<usize>,
+        /// Query the documents one at a time and print the per-document latency (p50, p90, p99,
+        /// max) on standard error (for benchmarks; the output is the same).
+        #[arg(long)]
+        latency: bool,
+        /// Write to this file (atomically) instead of standard output.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+}
+
+/// `wiredup stream`
+#[derive(Debug, Args)]
+pub struct StreamArgs {
+    /// The index file: created (with the detection flags given, or the defaults) if missing,
+    /// saved at the end of the input and at every checkpoint.
+    #[arg(long, value_name = "IDX")]
+    pub index: PathBuf,
+    /// Compare with, and keep, only documents published at most this many days before the
+    /// newest one; older ones are pruned from the index.
+    #[arg(long, value_name = "DAYS", value_parser = positive_days)]
+    pub window: Option<f64>,
+    /// Save the index every N records (0: only at the end). Each save rewrites the whole index
+    /// (about 4.5 KB per document), so raise N for large indexes.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub checkpoint_every: u64,
+    /// JSON field holding the document id.
+    #[arg(long, default_value = "id")]
+    pub id_field: String,
+    /// JSON field holding the document text.
+    #[arg(long, default_value = "text")]
+    pub text_field: String,
+    /// Skip malformed records (reported on standard error) instead of stopping.
+    #[arg(long)]
+    pub skip_bad: bool,
+    /// With --skip-bad: exit with status 3 if any record was skipped.
+    #[arg(long)]
+    pub strict: bool,
+    /// Largest accepted document text in bytes; longer ones are malformed records.
+    #[arg(long, default_value_t = 16 * 1024 * 1024)]
+    pub max_doc_bytes: usize,
+    #[command(flatten)]
+    pub opts: IndexOptionArgs,
+}
+
+/// Detection options for commands that use an existing index: the index keeps the options it
+/// was built with, so these are only checked (a value other than the index's is refused), or,
+/// for `stream` creating a new index, used to create it.
+#[derive(Debug, Args)]
+pub struct IndexOptionArgs {
+    /// Copy threshold (see `cluster`).
+    #[arg(long, value_parser = unit_interval)]
+    pub threshold: Option<f64>,
+    /// Containment threshold (see `cluster`).
+    #[arg(long, value_parser = unit_interval)]
+    pub containment: Option<f64>,
+    /// Shingle unit.
+    #[arg(long, value_enum)]
+    pub shingle: Option<ShingleArg>,
+    /// Shingle length.
+    #[arg(short = 'k', long, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub k: Option<u32>,
+    /// MinHash signature length.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub num_perm: Option<u32>,
+    /// Seed of the MinHash hash functions.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Sketch.
+    #[arg(long, value_enum)]
+    pub sketch: Option<SketchArg>,
+    /// Jaccard threshold the LSH bands are tuned for.
+    #[arg(long, value_parser = unit_interval)]
+    pub lsh_threshold: Option<f64>,
+    /// Number of LSH bands (with --rows).
+    #[arg(long, requires = "rows", value_parser = clap::value_parser!(u32).range(1..))]
+    pub bands: Option<u32>,
+    /// Rows per LSH band (with --bands).
+    #[arg(long, requires = "bands", value_parser = clap::value_parser!(u32).range(1..))]
+    pub rows: Option<u32>,
+    /// Per-source boilerplate threshold.
+    #[arg(long)]
+    pub boilerplate_per_source: Option<usize>,
+    /// Corpus-wide boilerplate threshold.
+    #[arg(long)]
+    pub boilerplate_docs: Option<usize>,
+    /// Worker threads (default: all cores).
+    #[arg(long, short = 'j', value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub threads: Option<u32>,
+    /// No summary on standard error.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+impl IndexOptionArgs {
+    /// `base` with the flags given here applied: the configuration a command asks for.
+    pub fn apply(&self, base: &Config) -> Result<Config, clap::Error> {
+        let mut cfg = base.clone();
+        if let Some(t) = self.threshold {
+            cfg.verify.threshold = t;
+        }
+        if let Some(c) = self.containment {
+            cfg.verify.containment = c;
+        }
+        if let Some(s) = self.shingle {
+            cfg.shingle.kind = match s {
+                ShingleArg::Words => ShingleKind::Words,
+                ShingleArg::Chars => ShingleKind::Chars,
+            };
+            if self.k.is_none() {
+                cfg.shingle.k = match cfg.shingle.kind {
+                    ShingleKind::Words => ShingleConfig::default().k,
+                    ShingleKind::Chars => 5,
+                };
+            }
+        }
+        if let Some(k) = self.k {
+            cfg.shingle.k = k as usize;
+        }
+        if let Some(p) = self.num_perm {
+            cfg.minhash.num_perm = p as usize;
+        }
+        if let Some(s) = self.seed {
+            cfg.minhash.seed = s;
+        }
+        if let Some(s) = self.sketch {
+            cfg.minhash.scheme = match s {
+                SketchArg::Oph => Scheme::Oph,
+                SketchArg::Classic => Scheme::Classic,
+            };
+        }
+        match (self.bands, self.rows) {
+            (Some(b), Some(r)) => {
+                let (b, r) = (b as usize, r as usize);
+                if b * r > cfg.minhash.num_perm {
+                    return Err(Cli::command().error(
+                        clap::error::ErrorKind::ValueValidation,
+                        format!(
+                            "--bands x --rows must be at most --num-perm ({}), got {b} x {r}",
+                            cfg.minhash.num_perm
+                        ),
+                    ));
+                }
+                cfg.banding = Banding::Manual(LshParams::fixed(b, r));
+            }
+            _ => {
+                if self.lsh_threshold.is_some() || !matches!(cfg.banding, Banding::Manual(_)) {
+                    cfg.banding = Banding::Auto {
+                        jaccard: self.lsh_threshold,
+                        fn_weight: 0.8,
+                    };
+                }
+            }
+        }
+        if let Some(n) = self.boilerplate_per_source {
+            cfg.boilerplate.min_source_docs = n;
+        }
+        if let Some(n) = self.boilerplate_docs {
+            cfg.boilerplate.min_corpus_docs = Some(n);
+        }
+        Ok(cfg)
+    }
+}
+
+impl StreamArgs {
+    pub fn read_options(&self) -> ReadOptions {
+        ReadOptions {
+            id_field: self.id_field.clone(),
+            text_field: self.text_field.clone(),
+            skip_bad: self.skip_bad,
+            keep_records: true,
+            max_doc_bytes: self.max_doc_bytes,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -267,6 +513,23 @@ impl DetectArgs {
             },
             ..Config::default()
         })
+    }
+}
+
+/// Parses an ISO 8601 date or time into seconds since the Unix epoch.
+fn iso_time(s: &str) -> Result<i64, String> {
+    wiredup::pipeline::parse_time(s).ok_or_else(|| {
+        format!("{s:?} is not an ISO 8601 date or time (e.g. 2024-08-07 or 2024-08-07T06:16:00Z)")
+    })
+}
+
+/// Parses a positive number of days.
+fn positive_days(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
+    if v.is_finite() && v > 0.0 {
+        Ok(v)
+    } else {
+        Err(format!("must be a positive number of days, got {v}"))
     }
 }
 

@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 
-use cli::{Cli, Command, DetectArgs};
+use cli::{Cli, Command, DetectArgs, IndexCommand, IndexOptionArgs, StreamArgs};
+use wiredup::index::{Index, IndexError};
 use wiredup::io::{self, Corpus, ReadOptions};
 use wiredup::output::{self, AtomicFile};
 use wiredup::pipeline::{self, Config, Outcome};
@@ -200,6 +201,8 @@ fn run(cli: Cli) -> Result<i32> {
             );
             print_comparison(&a, &b, &c, json)?;
         }
+        Command::Index { command } => return index_command(command),
+        Command::Stream(args) => return stream_command(&args),
         Command::Eval { pred, labels, json } => {
             let p = wiredup::eval::read_assignments(&pred)?;
             let l = wiredup::eval::read_assignments(&labels)?;
@@ -224,6 +227,459 @@ fn setup(detect: &DetectArgs) -> Result<Config> {
             .context("cannot start the thread pool")?;
     }
     Ok(cfg)
+}
+
+/// Sets the thread count for the index commands.
+fn set_threads(threads: Option<u32>) -> Result<()> {
+    if let Some(n) = threads {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n as usize)
+            .build_global()
+            .context("cannot start the thread pool")?;
+    }
+    Ok(())
+}
+
+/// Exit status when the flags ask for options other than the index's.
+const EXIT_USAGE: i32 = 2;
+
+/// Opens an index and checks the flags given against its options. `Ok(None)`: refused (the
+/// message is printed).
+fn open_checked(path: &Path, opts: &IndexOptionArgs) -> Result<Option<Index>> {
+    let index = match Index::open(path) {
+        Ok(i) => i,
+        Err(IndexError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            bail!(
+                "{}: no such index (create it with `wiredup index build INPUT... -o {}`)",
+                path.display(),
+                path.display()
+            )
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let requested = opts.apply(index.config()).unwrap_or_else(|e| e.exit());
+    if let Err(e) = index.check_config(&requested) {
+        eprintln!("wiredup: error: {}: {e}", path.display());
+        return Ok(None);
+    }
+    Ok(Some(index))
+}
+
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
+}
+
+fn file_size(path: &Path) -> u64 {
+    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+}
+
+fn fmt_time(t: Option<i64>) -> String {
+    match t {
+        None => "-".into(),
+        Some(t) => {
+            // Civil from days (Howard Hinnant's algorithm).
+            let (days, secs) = (t.div_euclid(86_400), t.rem_euclid(86_400));
+            let z = days + 719_468;
+            let era = z.div_euclid(146_097);
+            let doe = z - era * 146_097;
+            let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+            let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+            let mp = (5 * doy + 2) / 153;
+            let d = doy - (153 * mp + 2) / 5 + 1;
+            let m = if mp < 10 { mp + 3 } else { mp - 9 };
+            let y = yoe + era * 400 + i64::from(m <= 2);
+            format!(
+                "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+                secs / 3600,
+                secs / 60 % 60,
+                secs % 60
+            )
+        }
+    }
+}
+
+#[derive(serde::Serialize)]
+struct MatchOut<'a> {
+    id: &'a str,
+    similarity: f64,
+    jaccard: f64,
+    containment_query_in_match: f64,
+    containment_match_in_query: f64,
+}
+
+#[derive(serde::Serialize)]
+struct QueryOut<'a> {
+    id: &'a str,
+    matches: Vec<MatchOut<'a>>,
+}
+
+fn write_query_results<W: Write>(
+    w: &mut W,
+    results: &[wiredup::index::QueryResult],
+    top: Option<usize>,
+) -> std::io::Result<()> {
+    for r in results {
+        let rec = QueryOut {
+            id: &r.id,
+            matches: r
+                .matches
+                .iter()
+                .take(top.unwrap_or(usize::MAX))
+                .map(|m| MatchOut {
+                    id: &m.id,
+                    similarity: output::round4(m.similarity),
+                    jaccard: output::round4(m.jaccard),
+                    containment_query_in_match: output::round4(m.containment_query_in_match),
+                    containment_match_in_query: output::round4(m.containment_match_in_query),
+                })
+                .collect(),
+        };
+        serde_json::to_writer(&mut *w, &rec).map_err(std::io::Error::other)?;
+        w.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+/// Reads the inputs of an index command and removes documents whose id is already in the
+/// index: skipped (reported) with --skip-bad, else an error.
+fn read_new(index: &Index, input: &cli::InputArgs) -> Result<Corpus> {
+    let mut corpus = read(&input.inputs, &input.read.to_options(false))?;
+    let mut docs = Vec::with_capacity(corpus.docs.len());
+    for d in std::mem::take(&mut corpus.docs) {
+        if index.contains(&d.id) {
+            let reason = format!("duplicate id {:?} (already in the index)", d.id);
+            if !input.read.skip_bad {
+                bail!("{}: {reason}", d.origin);
+            }
+            corpus.skipped.push(io::Skipped {
+                origin: d.origin.clone(),
+                reason,
+            });
+        } else {
+            docs.push(d);
+        }
+    }
+    corpus.docs = docs;
+    Ok(corpus)
+}
+
+fn report_skipped(corpus: &Corpus) {
+    let mut e = std::io::stderr().lock();
+    for sk in corpus.skipped.iter().take(20) {
+        let _ = writeln!(e, "  skipped {sk}");
+    }
+    if corpus.skipped.len() > 20 {
+        let _ = writeln!(e, "  ... and {} more", corpus.skipped.len() - 20);
+    }
+}
+
+fn index_command(command: IndexCommand) -> Result<i32> {
+    match command {
+        IndexCommand::Build {
+            input,
+            detect,
+            output,
+        } => {
+            let cfg = setup(&detect)?;
+            let started = Instant::now();
+            let corpus = read(&input.inputs, &input.read.to_options(false))?;
+            let mut index = Index::build(&corpus.docs, &cfg)?;
+            let built = started.elapsed();
+            index.save(&output)?;
+            if !detect.quiet {
+                let s = index.stats();
+                eprintln!(
+                    "wiredup: indexed {} documents ({} copies of earlier stories, {} without story text, {} boilerplate paragraphs, {} malformed records skipped) into {} ({:.1} MiB) in {:.2}s (build {:.2}s)",
+                    s.documents,
+                    s.duplicates,
+                    s.empty,
+                    s.boilerplate_paragraphs,
+                    corpus.skipped.len(),
+                    output.display(),
+                    mib(file_size(&output)),
+                    started.elapsed().as_secs_f64(),
+                    built.as_secs_f64(),
+                );
+                report_skipped(&corpus);
+            }
+            Ok(strict_status(input.read.strict, &corpus))
+        }
+        IndexCommand::Add {
+            index: path,
+            input,
+            opts,
+        } => {
+            set_threads(opts.threads)?;
+            let started = Instant::now();
+            let Some(mut index) = open_checked(&path, &opts)? else {
+                return Ok(EXIT_USAGE);
+            };
+            let corpus = read_new(&index, &input)?;
+            let decisions = index.add(&corpus.docs)?;
+            index.save(&path)?;
+            if !opts.quiet {
+                let dups = decisions.iter().filter(|d| d.dup_of.is_some()).count();
+                eprintln!(
+                    "wiredup: added {} documents ({} copies of indexed stories, {} malformed records skipped); {} now holds {} documents ({:.1} MiB); {:.2}s",
+                    corpus.docs.len(),
+                    dups,
+                    corpus.skipped.len(),
+                    path.display(),
+                    index.len(),
+                    mib(file_size(&path)),
+                    started.elapsed().as_secs_f64(),
+                );
+                report_skipped(&corpus);
+            }
+            Ok(strict_status(input.read.strict, &corpus))
+        }
+        IndexCommand::Prune {
+            index: path,
+            before,
+            quiet,
+        } => {
+            let mut index = Index::open(&path)?;
+            let dropped = index.prune_before(before);
+            if dropped > 0 {
+                index.save(&path)?;
+            }
+            if !quiet {
+                eprintln!(
+                    "wiredup: pruned {dropped} documents published before {}; {} remain",
+                    fmt_time(Some(before)),
+                    index.len()
+                );
+            }
+            Ok(0)
+        }
+        IndexCommand::Stats { index: path, json } => {
+            let opened = Instant::now();
+            let index = Index::open(&path)?;
+            let open_time = opened.elapsed();
+            let s = index.stats();
+            let size = file_size(&path);
+            let cfg = index.config();
+            if json {
+                let v = serde_json::json!({
+                    "path": path.display().to_string(),
+                    "format_version": wiredup::index::FORMAT_VERSION,
+                    "file_bytes": size,
+                    "stats": s,
+                    "options": cfg,
+                });
+                println!("{v}");
+            } else {
+                let p = cfg.lsh_params();
+                println!(
+                    "index:        {} ({:.1} MiB, {:.0} bytes per document, opened in {:.2}s)",
+                    path.display(),
+                    mib(size),
+                    size as f64 / s.documents.max(1) as f64,
+                    open_time.as_secs_f64()
+                );
+                println!(
+                    "documents:    {} ({} copies of earlier documents, {} without story text)",
+                    s.documents, s.duplicates, s.empty
+                );
+                println!(
+                    "published:    {} to {}",
+                    fmt_time(s.oldest),
+                    fmt_time(s.newest)
+                );
+                println!("sources:      {}", s.sources);
+                println!("boilerplate:  {} paragraphs", s.boilerplate_paragraphs);
+                println!(
+                    "stored:       {} paragraphs, {} shingles, {} band entries, {} postings",
+                    s.paragraphs, s.shingles, s.band_entries, s.postings
+                );
+                println!(
+                    "memory:       about {:.1} MiB when open",
+                    mib(s.memory_bytes as u64)
+                );
+                println!(
+                    "options:      --shingle {} -k {} --num-perm {} --seed {} --sketch {} --bands {} (rows {:?}) --threshold {} --containment {} --boilerplate-per-source {} --boilerplate-docs {}",
+                    match cfg.shingle.kind { wiredup::shingle::ShingleKind::Words => "words", wiredup::shingle::ShingleKind::Chars => "chars" },
+                    cfg.shingle.k,
+                    cfg.minhash.num_perm,
+                    cfg.minhash.seed,
+                    format!("{:?}", cfg.minhash.scheme).to_lowercase(),
+                    p.bands(),
+                    p.rows,
+                    cfg.verify.threshold,
+                    cfg.verify.containment,
+                    cfg.boilerplate.min_source_docs,
+                    cfg.boilerplate.min_corpus_docs.map_or("auto".to_string(), |n| n.to_string()),
+                );
+            }
+            Ok(0)
+        }
+        IndexCommand::Query {
+            index: path,
+            input,
+            opts,
+            top,
+            latency,
+            output,
+        } => {
+            set_threads(opts.threads)?;
+            let started = Instant::now();
+            let Some(index) = open_checked(&path, &opts)? else {
+                return Ok(EXIT_USAGE);
+            };
+            let open_time = started.elapsed();
+            let corpus = read(&input.inputs, &input.read.to_options(false))?;
+            let queried = Instant::now();
+            let results = if latency {
+                let (results, mut times) = one_at_a_time(&index, &corpus.docs);
+                times.sort_unstable();
+                let pct = |p: f64| {
+                    let i = ((times.len() as f64 * p).ceil() as usize).clamp(1, times.len().max(1));
+                    times.get(i - 1).map_or(0.0, |d| d.as_secs_f64() * 1e3)
+                };
+                eprintln!(
+                    "wiredup: per-document query latency over {} documents, one at a time: p50 {:.3} ms, p90 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
+                    times.len(),
+                    pct(0.5),
+                    pct(0.9),
+                    pct(0.99),
+                    pct(1.0)
+                );
+                results
+            } else {
+                index.query(&corpus.docs)
+            };
+            let query_time = queried.elapsed();
+            match &output {
+                Some(out) => {
+                    let mut f = AtomicFile::create(out)
+                        .with_context(|| format!("{}: cannot create", out.display()))?;
+                    write_query_results(f.writer(), &results, top)
+                        .with_context(|| format!("{}: write failed", out.display()))?;
+                    f.commit()
+                        .with_context(|| format!("{}: write failed", out.display()))?;
+                }
+                None => {
+                    let stdout = std::io::stdout();
+                    let mut w = std::io::BufWriter::new(stdout.lock());
+                    write_query_results(&mut w, &results, top)
+                        .context("writing to standard output")?;
+                    w.flush().context("writing to standard output")?;
+                }
+            }
+            if !opts.quiet {
+                let with = results.iter().filter(|r| !r.matches.is_empty()).count();
+                eprintln!(
+                    "wiredup: {} documents queried against {} indexed, {} with matches ({} malformed records skipped); open {:.2}s, query {:.2}s ({:.0} documents/s)",
+                    results.len(),
+                    index.len(),
+                    with,
+                    corpus.skipped.len(),
+                    open_time.as_secs_f64(),
+                    query_time.as_secs_f64(),
+                    results.len() as f64 / query_time.as_secs_f64().max(1e-9),
+                );
+                report_skipped(&corpus);
+            }
+            Ok(strict_status(input.read.strict, &corpus))
+        }
+    }
+}
+
+/// Queries documents one after the other (normalization included), timing each.
+fn one_at_a_time(
+    index: &Index,
+    docs: &[io::Document],
+) -> (Vec<wiredup::index::QueryResult>, Vec<Duration>) {
+    // On a pool thread, so that one-document parallel steps run in place.
+    rayon::scope(|_| {
+        let mut results = Vec::with_capacity(docs.len());
+        let mut times = Vec::with_capacity(docs.len());
+        for d in docs {
+            let t = Instant::now();
+            let p = index
+                .prepare(&[d.text.as_str()])
+                .into_iter()
+                .next()
+                .unwrap_or_default();
+            let matches = index.query_prepared(p, None);
+            times.push(t.elapsed());
+            results.push(wiredup::index::QueryResult {
+                id: d.id.clone(),
+                matches,
+            });
+        }
+        (results, times)
+    })
+}
+
+fn stream_command(args: &StreamArgs) -> Result<i32> {
+    set_threads(args.opts.threads)?;
+    let started = Instant::now();
+    let path = &args.index;
+    let mut index = if path.exists() {
+        match open_checked(path, &args.opts)? {
+            Some(i) => i,
+            None => return Ok(EXIT_USAGE),
+        }
+    } else {
+        let cfg = args
+            .opts
+            .apply(&Config::default())
+            .unwrap_or_else(|e| e.exit());
+        let mut index = Index::new(&cfg)?;
+        index.save(path)?;
+        index
+    };
+    let open_time = started.elapsed();
+    let opts = wiredup::stream::StreamOptions {
+        read: args.read_options(),
+        window: args.window.map(|d| (d * 86_400.0).round() as i64),
+        checkpoint_every: args.checkpoint_every,
+        index_path: Some(path.clone()),
+    };
+    // Unlocked handles (they are `Send`: the stream runs on a pool thread).
+    let mut input = std::io::BufReader::with_capacity(256 * 1024, std::io::stdin());
+    let mut out = std::io::BufWriter::new(std::io::stdout());
+    let summary = wiredup::stream::run(&mut index, &mut input, &mut out, &opts)?;
+    if !args.opts.quiet {
+        let secs = started.elapsed().as_secs_f64().max(1e-9);
+        let streaming =
+            (secs - open_time.as_secs_f64() - summary.save_time.as_secs_f64()).max(1e-9);
+        eprintln!(
+            "wiredup: streamed {} records = {} documents + {} malformed records skipped; {} copies of earlier documents; {} pruned out of the window; {} now holds {} documents",
+            summary.records,
+            summary.added,
+            summary.skipped.len(),
+            summary.duplicates,
+            summary.pruned,
+            path.display(),
+            index.len(),
+        );
+        eprintln!(
+            "wiredup: {:.2}s = open {:.2}s + streaming {:.2}s ({:.0} documents/s) + {} saves {:.2}s",
+            secs,
+            open_time.as_secs_f64(),
+            streaming,
+            summary.added as f64 / streaming,
+            summary.saves,
+            summary.save_time.as_secs_f64(),
+        );
+        let mut e = std::io::stderr().lock();
+        for sk in summary.skipped.iter().take(20) {
+            let _ = writeln!(e, "  skipped {sk}");
+        }
+        if summary.skipped.len() > 20 {
+            let _ = writeln!(e, "  ... and {} more", summary.skipped.len() - 20);
+        }
+    }
+    if args.strict && !summary.skipped.is_empty() {
+        eprintln!(
+            "wiredup: --strict: {} malformed record(s) were skipped; exiting with status {EXIT_STRICT}",
+            summary.skipped.len()
+        );
+        return Ok(EXIT_STRICT);
+    }
+    Ok(0)
 }
 
 fn read(inputs: &[String], opts: &ReadOptions) -> Result<Corpus> {
