@@ -22,7 +22,9 @@
 //! | output | [`output`] | clusters, assignments, pairs, deduplicated records |
 //!
 //! [`pipeline`] wires the stages under one [`pipeline::Config`]; [`compare`] explains one pair;
-//! [`eval`] scores a clustering against labels.
+//! [`eval`] scores a clustering against labels. For feeds, [`index`] keeps a persistent,
+//! incrementally updated index (build, add, query, prune, save, open) and [`stream`] dedups
+//! JSON lines against it as they arrive.
 //!
 //! ```no_run
 //! use wiredup::io::{read_inputs, ReadOptions};

@@ -264,6 +264,15 @@ impl AtomicFile {
         self.writer.get_ref().sync_all()?;
         std::fs::rename(&self.tmp, &self.target)?;
         self.committed = true;
+        // Make the rename itself durable (best effort: not every platform can open a directory).
+        let dir = self
+            .target
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        if let Ok(d) = File::open(dir) {
+            let _ = d.sync_all();
+        }
         Ok(())
     }
 }
