@@ -112,13 +112,13 @@ use std::time::Duration;
 
 use rayon::prelude::*;
 use serde::Serialize;
-use xxhash_rust::xxh3::{xxh3_64_with_seed, Xxh3};
+use xxhash_rust::xxh3::Xxh3;
 
 use crate::boilerplate::{Boilerplate, BoilerplateConfig, PrehashedKey};
 use crate::cluster::{self, ClusterConfig};
 use crate::io::Document;
 use crate::lsh::{BucketLimits, LshParams};
-use crate::minhash::{estimate_jaccard, Hasher, MinHashConfig, Scheme};
+use crate::minhash::{Hasher, MinHashConfig, Scheme};
 use crate::pipeline::{self, Banding, Config, Prepared};
 use crate::shingle::{ShingleConfig, ShingleKind};
 use crate::verify::{PairScore, VerifyConfig};
@@ -473,19 +473,7 @@ fn stored_form(p: Prepared) -> StoredForm {
     (paras.into_boxed_slice(), shingles.into_boxed_slice())
 }
 
-/// The band key of `rows` in band `band`, as `lsh::candidates` computes it.
-fn band_key(rows: &[u32], band: usize) -> u64 {
-    let mut buf = [0u8; 4 * 64];
-    if rows.len() <= 64 {
-        for (k, v) in rows.iter().enumerate() {
-            buf[4 * k..4 * k + 4].copy_from_slice(&v.to_le_bytes());
-        }
-        xxh3_64_with_seed(&buf[..4 * rows.len()], band as u64)
-    } else {
-        let bytes: Vec<u8> = rows.iter().flat_map(|v| v.to_le_bytes()).collect();
-        xxh3_64_with_seed(&bytes, band as u64)
-    }
-}
+use crate::lsh::band_key;
 
 /// Whether a band entry is current: its document exists and still has that key in that band.
 fn entry_valid(docs: &[Doc], offsets: &[(usize, usize)], e: &BandEntry) -> bool {
@@ -499,24 +487,7 @@ fn entry_valid(docs: &[Doc], offsets: &[(usize, usize)], e: &BandEntry) -> bool 
         .is_some_and(|rows| band_key(rows, e.band as usize) == e.key)
 }
 
-/// `verify::passes` on a real-valued intersection (the pre-filter's upper bound).
-fn passes_f(inter: f64, size_a: u32, size_b: u32, cfg: &VerifyConfig) -> bool {
-    let (small, large) = (size_a.min(size_b) as f64, size_a.max(size_b) as f64);
-    if small == 0.0 {
-        return false;
-    }
-    inter / large >= cfg.threshold
-        || (small >= cfg.min_containment_shingles as f64 && inter / small >= cfg.containment)
-}
-
-/// The signature pre-filter of `verify`: the largest intersection the estimate allows.
-fn estimated_intersection_upper(sig_a: &[u32], sig_b: &[u32], size_a: u32, size_b: u32) -> f64 {
-    let p = sig_a.len().max(1) as f64;
-    let j = estimate_jaccard(sig_a, sig_b);
-    let hi = (j + 5.0 * (j * (1.0 - j) / p).sqrt() + 2.0 / p).min(1.0);
-    let i = hi * (size_a as f64 + size_b as f64) / (1.0 + hi);
-    i.min(size_a.min(size_b) as f64)
-}
+use crate::verify::{estimated_intersection_upper, passes as passes_f};
 
 // ---------------------------------------------------------------------------------------------
 // Public result types

@@ -118,7 +118,9 @@ impl PairScore {
     }
 }
 
-fn passes(inter: f64, size_a: u32, size_b: u32, cfg: &VerifyConfig) -> bool {
+/// The copy rule on a real-valued intersection size (exact counts, or the pre-filter's upper
+/// bound).
+pub fn passes(inter: f64, size_a: u32, size_b: u32, cfg: &VerifyConfig) -> bool {
     let (small, large) = (size_a.min(size_b) as f64, size_a.max(size_b) as f64);
     if small == 0.0 {
         return false;
@@ -128,7 +130,7 @@ fn passes(inter: f64, size_a: u32, size_b: u32, cfg: &VerifyConfig) -> bool {
 }
 
 /// Upper bound of the intersection the signature estimate allows (see module docs).
-fn estimated_intersection_upper(sig_a: &[u32], sig_b: &[u32], size_a: u32, size_b: u32) -> f64 {
+pub fn estimated_intersection_upper(sig_a: &[u32], sig_b: &[u32], size_a: u32, size_b: u32) -> f64 {
     let p = sig_a.len().max(1) as f64;
     let j = estimate_jaccard(sig_a, sig_b);
     let hi = (j + 5.0 * (j * (1.0 - j) / p).sqrt() + 2.0 / p).min(1.0);
