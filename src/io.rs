@@ -741,19 +741,31 @@ fn read_jsonl_inner<R: BufRead>(
     while !cur.lines.is_empty() {
         let mut next = Batch::default();
         let more = read_err.is_none() && !state.eof;
-        let (parsed, res) = std::thread::scope(|scope| {
-            let worker = scope.spawn(|| cur.parse(name, opts));
+        let (parsed, res) = if rayon::current_thread_index().is_some() {
+            // Called from a rayon worker: a helper thread blocking this worker while it waits
+            // for the pool could deadlock a one-thread pool, so parse here, then read on.
+            let parsed = cur.parse(name, opts);
             let res = if more {
                 state.fill(&mut reader, &mut next)
             } else {
                 Ok(())
             };
-            // A panic in the parser is a bug; surface it as one on this thread.
-            let parsed = worker
-                .join()
-                .unwrap_or_else(|p| std::panic::resume_unwind(p));
             (parsed, res)
-        });
+        } else {
+            std::thread::scope(|scope| {
+                let worker = scope.spawn(|| cur.parse(name, opts));
+                let res = if more {
+                    state.fill(&mut reader, &mut next)
+                } else {
+                    Ok(())
+                };
+                // A panic in the parser is a bug; surface it as one on this thread.
+                let parsed = worker
+                    .join()
+                    .unwrap_or_else(|p| std::panic::resume_unwind(p));
+                (parsed, res)
+            })
+        };
         out.bytes_read = out
             .bytes_read
             .saturating_add(std::mem::take(&mut state.bytes));
@@ -1629,6 +1641,22 @@ mod tests {
             c.skipped[0].reason
         );
         assert_eq!(c.bytes_read, input.len() as u64);
+    }
+
+    #[test]
+    fn reading_from_a_rayon_worker_parses_inline() {
+        // The path taken by callers that read from inside a pool (the `-j 1` deadlock it
+        // avoids needs a one-thread *global* pool, exercised by `stream -j 1` in tests/index.rs).
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
+        let data = b"{\"id\":\"a\",\"text\":\"x\"}\n{\"id\":\"b\",\"text\":\"y\"}\n";
+        let c = pool.install(|| {
+            let mut c = Corpus::default();
+            read_jsonl(&data[..], "s", &opts(), &mut c).map(|_| c)
+        });
+        assert_eq!(c.unwrap().docs.len(), 2);
     }
 
     #[test]
