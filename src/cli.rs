@@ -180,21 +180,8 @@ pub struct StreamArgs {
     /// (about 4.5 KB per document), so raise N for large indexes.
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     pub checkpoint_every: u64,
-    /// JSON field holding the document id.
-    #[arg(long, default_value = "id")]
-    pub id_field: String,
-    /// JSON field holding the document text.
-    #[arg(long, default_value = "text")]
-    pub text_field: String,
-    /// Skip malformed records (reported on standard error) instead of stopping.
-    #[arg(long)]
-    pub skip_bad: bool,
-    /// With --skip-bad: exit with status 3 if any record was skipped.
-    #[arg(long)]
-    pub strict: bool,
-    /// Largest accepted document text in bytes; longer ones are malformed records.
-    #[arg(long, default_value_t = 16 * 1024 * 1024)]
-    pub max_doc_bytes: usize,
+    #[command(flatten)]
+    pub read: ReadArgs,
     #[command(flatten)]
     pub opts: IndexOptionArgs,
 }
@@ -315,18 +302,6 @@ impl IndexOptionArgs {
             cfg.boilerplate.min_corpus_docs = Some(n);
         }
         Ok(cfg)
-    }
-}
-
-impl StreamArgs {
-    pub fn read_options(&self) -> ReadOptions {
-        ReadOptions {
-            id_field: self.id_field.clone(),
-            text_field: self.text_field.clone(),
-            skip_bad: self.skip_bad,
-            keep_records: true,
-            max_doc_bytes: self.max_doc_bytes,
-        }
     }
 }
 

@@ -632,7 +632,7 @@ fn stream_command(args: &StreamArgs) -> Result<i32> {
     };
     let open_time = started.elapsed();
     let opts = wiredup::stream::StreamOptions {
-        read: args.read_options(),
+        read: args.read.to_options(true),
         window: args.window.map(|d| (d * 86_400.0).round() as i64),
         checkpoint_every: args.checkpoint_every,
         index_path: Some(path.clone()),
@@ -672,7 +672,7 @@ fn stream_command(args: &StreamArgs) -> Result<i32> {
             let _ = writeln!(e, "  ... and {} more", summary.skipped.len() - 20);
         }
     }
-    if args.strict && !summary.skipped.is_empty() {
+    if args.read.strict && !summary.skipped.is_empty() {
         eprintln!(
             "wiredup: --strict: {} malformed record(s) were skipped; exiting with status {EXIT_STRICT}",
             summary.skipped.len()
