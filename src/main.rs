@@ -23,6 +23,7 @@ use wiredup::pipeline::{self, Config, Outcome};
 const EXIT_STRICT: i32 = 3;
 
 fn main() {
+    tune_allocator();
     let cli = Cli::parse();
     match run(cli) {
         Ok(0) => {}
@@ -33,6 +34,26 @@ fn main() {
         }
     }
 }
+
+/// Makes glibc's malloc grow its heaps in 64 MiB steps instead of 128 KiB ones.
+///
+/// The pipeline allocates a few hundred megabytes per 100k documents from several threads. With
+/// the default step, each thread arena grows by `mprotect` calls a page-run at a time and the
+/// kernel work (system calls, page-table updates) was a fifth of the profile; with 64 MiB steps
+/// a 100k-document run is about 7% faster (BENCHMARKS.md, "Where the time goes"). Only the
+/// growth step changes: memory is still touched, and counted in RSS, only when used.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn tune_allocator() {
+    // SAFETY: `mallopt` only sets an allocator parameter; this runs first in `main`, before any
+    // other thread exists or anything is allocated that depends on the setting. A failure
+    // (return value 0) leaves the default in place, which is harmless.
+    unsafe {
+        libc::mallopt(libc::M_TOP_PAD, 64 << 20);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn tune_allocator() {}
 
 /// The exit status for a completed run: `EXIT_STRICT` when `--strict` and records were skipped.
 fn strict_status(strict: bool, corpus: &Corpus) -> i32 {

@@ -58,26 +58,155 @@ impl Normalized {
 const BREAK: char = '\u{1}';
 
 /// Normalizes `raw` (plain text or HTML) into canonical words and paragraphs.
+///
+/// Allocates its result; to normalize many documents, reuse one [`Normalizer`].
 pub fn normalize(raw: &str) -> Normalized {
-    // The internal paragraph-break marker must not come from the input itself.
-    let raw: std::borrow::Cow<'_, str> = if raw.contains(BREAK) {
-        std::borrow::Cow::Owned(raw.replace(BREAK, " "))
-    } else {
-        std::borrow::Cow::Borrowed(raw)
-    };
-    let raw = raw.as_ref();
-    // Entities first, so that debris such as `<&nbsp;p>` becomes `< p>` and is then seen as a tag.
-    let decoded = if raw.contains('&') {
-        html_escape::decode_html_entities(raw)
-    } else {
-        std::borrow::Cow::Borrowed(raw)
-    };
-    let text = if decoded.contains('<') {
-        canonical_words(&strip_tags(&decoded))
-    } else {
-        canonical_words(&decoded)
-    };
-    Normalized { text }
+    let mut n = Normalizer::default();
+    Normalized {
+        text: n.run(raw).text().to_owned(),
+    }
+}
+
+/// Reusable buffers for normalizing many documents: once they have grown to the largest
+/// document seen, [`Normalizer::run`] allocates nothing (except for the rare non-ASCII word
+/// that needs NFKC, and inputs that contain U+0001).
+#[derive(Debug, Default)]
+pub struct Normalizer {
+    decoded: String,
+    stripped: String,
+    word: String,
+    out: Vec<u8>,
+    word_ends: Vec<usize>,
+    para_ends: Vec<usize>,
+}
+
+/// The result of [`Normalizer::run`], borrowed from its buffers: the canonical text and where
+/// each word and paragraph ends in it, so later stages need not scan for separators again.
+#[derive(Debug, Clone, Copy)]
+pub struct NormalizedRef<'a> {
+    text: &'a [u8],
+    /// Byte offset in `text` after each word.
+    word_ends: &'a [usize],
+    /// Per paragraph: the index in `word_ends` after its last word.
+    para_ends: &'a [usize],
+}
+
+/// One paragraph of a [`NormalizedRef`]: its text (words separated by single spaces) and the
+/// word boundaries in it.
+#[derive(Debug, Clone, Copy)]
+pub struct Paragraph<'a> {
+    /// The paragraph's canonical text.
+    pub text: &'a str,
+    /// Byte offset of `text` in the whole document's canonical text.
+    base: usize,
+    /// Offsets after each word, in the whole document's text (subtract `base`).
+    word_ends: &'a [usize],
+}
+
+impl<'a> Paragraph<'a> {
+    /// Number of words.
+    pub fn word_count(&self) -> usize {
+        self.word_ends.len()
+    }
+
+    /// The words, in order (each a non-empty slice of `text`).
+    pub fn words(&self) -> impl Iterator<Item = &'a [u8]> + 'a {
+        let bytes = self.text.as_bytes();
+        let base = self.base;
+        let mut start = 0usize;
+        self.word_ends.iter().map(move |&e| {
+            let end = e - base;
+            let w = &bytes[start..end];
+            start = end + 1;
+            w
+        })
+    }
+}
+
+impl<'a> NormalizedRef<'a> {
+    /// The canonical text (see [`Normalized::text`]).
+    pub fn text(&self) -> &'a str {
+        // Every byte was pushed as ASCII or as a whole encoded character.
+        std::str::from_utf8(self.text).unwrap_or_default()
+    }
+
+    /// Paragraphs in order; none is empty.
+    pub fn paragraphs(&self) -> impl Iterator<Item = Paragraph<'a>> + 'a {
+        let text = self.text();
+        let word_ends = self.word_ends;
+        let mut first_word = 0usize;
+        self.para_ends.iter().map(move |&pe| {
+            let base = if first_word == 0 {
+                0
+            } else {
+                word_ends[first_word - 1] + 1
+            };
+            let end = word_ends[pe - 1];
+            let p = Paragraph {
+                text: &text[base..end],
+                base,
+                word_ends: &word_ends[first_word..pe],
+            };
+            first_word = pe;
+            p
+        })
+    }
+
+    /// Number of words.
+    pub fn word_count(&self) -> usize {
+        self.word_ends.len()
+    }
+}
+
+impl Normalizer {
+    /// Normalizes `raw` (plain text or HTML) into canonical words and paragraphs, in this
+    /// normalizer's buffers (the previous result is overwritten).
+    pub fn run(&mut self, raw: &str) -> NormalizedRef<'_> {
+        let Normalizer {
+            decoded,
+            stripped,
+            word,
+            out,
+            word_ends,
+            para_ends,
+        } = self;
+        // The internal paragraph-break marker must not come from the input itself.
+        let replaced;
+        let mut src = raw;
+        if src.contains(BREAK) {
+            replaced = src.replace(BREAK, " ");
+            src = &replaced;
+        }
+        // Entities first, so that debris such as `<&nbsp;p>` becomes `< p>` and is then seen
+        // as a tag.
+        if src.contains('&') {
+            decoded.clear();
+            html_escape::decode_html_entities_to_string(src, decoded);
+            src = decoded;
+        }
+        if src.contains('<') {
+            strip_tags(src, stripped);
+            src = stripped;
+        }
+        out.clear();
+        word_ends.clear();
+        para_ends.clear();
+        let mut t = Tokenizer {
+            out,
+            word_ends,
+            para_ends,
+            newlines: 0,
+            hard_break: false,
+            in_word: false,
+        };
+        canonical_words(src, word, &mut t);
+        t.finish();
+        NormalizedRef {
+            text: out,
+            word_ends,
+            para_ends,
+        }
+    }
 }
 
 /// Tags whose end (or start) closes a paragraph.
@@ -121,9 +250,9 @@ fn is_block_tag(name: &str) -> bool {
 const MAX_TAG_LEN: usize = 1024;
 
 /// Removes tags, comments and script/style bodies, replacing block tags by a paragraph break.
-fn strip_tags(s: &str) -> String {
+fn strip_tags(s: &str, out: &mut String) {
     let bytes = s.as_bytes();
-    let mut out = String::with_capacity(s.len());
+    out.clear();
     let mut i = 0;
     let mut copied_to = 0;
     while let Some(off) = memchr_lt(&bytes[i..]) {
@@ -157,7 +286,6 @@ fn strip_tags(s: &str) -> String {
         }
     }
     out.push_str(&s[copied_to..]);
-    out
 }
 
 fn memchr_lt(b: &[u8]) -> Option<usize> {
@@ -278,16 +406,10 @@ fn is_apostrophe(c: char) -> bool {
 /// never crosses a word break (combining marks are kept inside words here), and characters that
 /// end a word (spaces, punctuation, `&nbsp;`, `…`) need no normalization because they are
 /// separators either way. Pure-ASCII words, the vast majority, skip Unicode tables entirely.
-fn canonical_words(s: &str) -> String {
-    let mut t = Tokenizer {
-        out: Vec::with_capacity(s.len()),
-        newlines: 0,
-        hard_break: false,
-        in_word: false,
-    };
+fn canonical_words(s: &str, word: &mut String, t: &mut Tokenizer<'_>) {
     let bytes = s.as_bytes();
     let n = bytes.len();
-    let mut word = String::new();
+    t.out.reserve(n);
     let mut i = 0;
     while i < n {
         let b = bytes[i];
@@ -309,7 +431,7 @@ fn canonical_words(s: &str) -> String {
                 j += 1;
             }
             if j < n && bytes[j] >= 0x80 {
-                i = char_word(s, i, &mut word, &mut t);
+                i = char_word(s, i, word, t);
                 continue;
             }
             t.start_word();
@@ -333,14 +455,13 @@ fn canonical_words(s: &str) -> String {
                 break;
             };
             if is_word_char(c) {
-                i = char_word(s, i, &mut word, &mut t);
+                i = char_word(s, i, word, t);
             } else {
                 t.separator(c);
                 i += c.len_utf8();
             }
         }
     }
-    t.finish()
 }
 
 /// `LOWER[b]`: the lower-case form of an ASCII letter or digit, 0 for every other byte.
@@ -398,7 +519,7 @@ fn is_word_char(c: char) -> bool {
 
 /// Reads one word starting at byte `start` on the character path, emits it, and returns the
 /// byte position after it (the separator that ends it is left for the caller).
-fn char_word(s: &str, start: usize, word: &mut String, t: &mut Tokenizer) -> usize {
+fn char_word(s: &str, start: usize, word: &mut String, t: &mut Tokenizer<'_>) -> usize {
     word.clear();
     let mut ascii = true;
     let mut end = s.len();
@@ -417,40 +538,44 @@ fn char_word(s: &str, start: usize, word: &mut String, t: &mut Tokenizer) -> usi
     end
 }
 
-impl Tokenizer {
-    /// The output as a `String`. Every byte pushed is ASCII or a whole encoded character, so
-    /// the check cannot fail; a lossy conversion keeps this free of panics regardless.
-    fn finish(self) -> String {
-        match String::from_utf8(self.out) {
-            Ok(s) => s,
-            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-        }
-    }
-}
-
-struct Tokenizer {
+/// Writes canonical words into the [`Normalizer`]'s buffers, recording where each word and
+/// paragraph ends as it goes.
+struct Tokenizer<'a> {
     /// UTF-8 bytes: ASCII is pushed byte by byte, other characters encoded; always valid.
-    out: Vec<u8>,
+    out: &'a mut Vec<u8>,
+    word_ends: &'a mut Vec<usize>,
+    para_ends: &'a mut Vec<usize>,
     /// Line breaks seen since the last word; two or more (or a block tag) make a paragraph break.
     newlines: usize,
     hard_break: bool,
     in_word: bool,
 }
 
-impl Tokenizer {
+impl Tokenizer<'_> {
     #[inline]
     fn start_word(&mut self) {
         if !self.in_word {
             if !self.out.is_empty() {
-                self.out.push(if self.hard_break || self.newlines >= 2 {
-                    b'\n'
+                // The previous word ends here; a paragraph too, if a break came since.
+                self.word_ends.push(self.out.len());
+                if self.hard_break || self.newlines >= 2 {
+                    self.para_ends.push(self.word_ends.len());
+                    self.out.push(b'\n');
                 } else {
-                    b' '
-                });
+                    self.out.push(b' ');
+                }
             }
             self.newlines = 0;
             self.hard_break = false;
             self.in_word = true;
+        }
+    }
+
+    /// Closes the last word and paragraph.
+    fn finish(&mut self) {
+        if !self.out.is_empty() {
+            self.word_ends.push(self.out.len());
+            self.para_ends.push(self.word_ends.len());
         }
     }
 
@@ -572,7 +697,51 @@ mod tests {
         assert_eq!(n("keep <script> never closed"), "keep");
     }
 
+    /// Words and paragraphs as the canonical text spells them.
+    fn split(text: &str) -> Vec<Vec<String>> {
+        text.split('\n')
+            .filter(|p| !p.is_empty())
+            .map(|p| p.split(' ').map(str::to_owned).collect())
+            .collect()
+    }
+
+    /// Words and paragraphs as the recorded boundaries give them.
+    fn recorded(r: &NormalizedRef<'_>) -> Vec<Vec<String>> {
+        r.paragraphs()
+            .map(|p| {
+                p.words()
+                    .map(|w| String::from_utf8_lossy(w).into_owned())
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn boundaries_match_the_text() {
+        let mut nz = Normalizer::default();
+        let r = nz.run("<p>Don’t stop</p>&nbsp;ÉCOLE ½ ﬁne\n\nlast-one");
+        assert_eq!(r.text(), "dont stop\nécole 1 2 fine\nlast one");
+        assert_eq!(recorded(&r), split(r.text()));
+        assert_eq!(r.word_count(), 8);
+        let texts: Vec<&str> = r.paragraphs().map(|p| p.text).collect();
+        assert_eq!(texts, ["dont stop", "école 1 2 fine", "last one"]);
+        assert_eq!(nz.run("").paragraphs().count(), 0);
+        assert_eq!(nz.run(" ... ").word_count(), 0);
+    }
+
     proptest! {
+        #[test]
+        fn recorded_boundaries_are_the_separators(s in "\\PC{0,200}", t in "[a-z <>&;\n]{0,80}") {
+            // One normalizer over several documents: nothing leaks from one to the next.
+            let mut nz = Normalizer::default();
+            for doc in [s.as_str(), t.as_str(), s.as_str()] {
+                let r = nz.run(doc);
+                prop_assert_eq!(r.text(), n(doc));
+                prop_assert_eq!(recorded(&r), split(r.text()));
+                prop_assert_eq!(r.word_count(), normalize(doc).word_count());
+            }
+        }
+
         #[test]
         fn output_is_canonical(s in "\\PC{0,200}") {
             let t = n(&s);

@@ -31,7 +31,7 @@ use crate::cluster::{self, ClusterConfig, RepKey};
 use crate::io::Document;
 use crate::lsh::{self, BucketLimits, LshParams};
 use crate::minhash::{MinHashConfig, Signatures};
-use crate::normalize;
+use crate::normalize::Normalizer;
 use crate::shingle::{self, Scratch, ShingleConfig};
 use crate::verify::{self, PairScore, VerifyConfig, VerifyStats};
 
@@ -138,21 +138,50 @@ pub struct ParagraphMeta {
 pub fn normalize_all(texts: &[&str], cfg: &Config) -> Vec<Prepared> {
     texts
         .par_iter()
-        .map_init(Scratch::default, |scratch, t| {
-            let normalized = normalize::normalize(t);
-            let mut d = Prepared::default();
-            for p in normalized.paragraphs() {
-                let facts =
-                    shingle::shingle_paragraph_facts(p, &cfg.shingle, scratch, &mut d.shingles);
-                d.paragraphs.push(facts.hash);
-                d.paragraph_meta.push(ParagraphMeta {
-                    words: facts.words,
-                    shingle_end: d.shingles.len() as u32,
-                });
-            }
-            d
+        .map_init(PrepareScratch::default, |scratch, t| {
+            prepare(t, cfg, scratch)
         })
         .collect()
+}
+
+/// Reusable buffers for [`prepare`] (one per thread): preparing a document then allocates
+/// only its result, each vector at its exact size.
+#[derive(Debug, Default)]
+pub struct PrepareScratch {
+    normalizer: Normalizer,
+    shingle: Scratch,
+    shingles: Vec<u64>,
+    paragraphs: Vec<u64>,
+    meta: Vec<ParagraphMeta>,
+}
+
+/// Prepares one document: normalizes it, hashes its paragraphs and shingles them. O(bytes).
+pub fn prepare(text: &str, cfg: &Config, scratch: &mut PrepareScratch) -> Prepared {
+    let PrepareScratch {
+        normalizer,
+        shingle,
+        shingles,
+        paragraphs,
+        meta,
+    } = scratch;
+    shingles.clear();
+    paragraphs.clear();
+    meta.clear();
+    let normalized = normalizer.run(text);
+    for p in normalized.paragraphs() {
+        let facts = shingle::shingle_normalized_paragraph(&p, &cfg.shingle, shingle, shingles);
+        paragraphs.push(facts.hash);
+        meta.push(ParagraphMeta {
+            words: facts.words,
+            shingle_end: shingles.len() as u32,
+        });
+    }
+    Prepared {
+        paragraphs: paragraphs.to_vec(),
+        paragraph_meta: meta.to_vec(),
+        shingles: shingles.to_vec(),
+        all_boilerplate: false,
+    }
 }
 
 /// Turns each document's raw shingles into the set of its story text: shingles of boilerplate

@@ -21,6 +21,8 @@
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
+use crate::normalize::Paragraph;
+
 /// What a shingle is made of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -114,6 +116,43 @@ pub fn shingle_paragraph_facts(
     }
 }
 
+/// [`shingle_paragraph_facts`] for a paragraph whose word boundaries the normalizer already
+/// recorded: word shingles hash the words in place without scanning for spaces. Same hashes,
+/// same facts.
+pub fn shingle_normalized_paragraph(
+    para: &Paragraph<'_>,
+    cfg: &ShingleConfig,
+    scratch: &mut Scratch,
+    out: &mut Vec<u64>,
+) -> ParagraphFacts {
+    if cfg.kind != ShingleKind::Words {
+        return shingle_paragraph_facts(para.text, cfg, scratch, out);
+    }
+    let words = &mut scratch.word_hashes;
+    words.clear();
+    words.extend(para.words().map(|w| xxh3_64_with_seed(w, cfg.seed)));
+    push_word_shingles(words, cfg, out);
+    ParagraphFacts {
+        words: words.len() as u32,
+        hash: paragraph_hash(para.text, cfg.seed),
+    }
+}
+
+/// Appends the shingles of one paragraph's word hashes: its k-word windows, or one shingle
+/// when it has at most k words.
+#[inline]
+fn push_word_shingles(words: &[u64], cfg: &ShingleConfig, out: &mut Vec<u64>) {
+    let k = cfg.k.max(1);
+    if words.is_empty() {
+        return;
+    }
+    if words.len() <= k {
+        out.push(combine(words, cfg.seed));
+    } else {
+        out.extend(words.windows(k).map(|w| combine(w, cfg.seed)));
+    }
+}
+
 /// Appends the shingle hashes of one normalized paragraph to `out` (unsorted, may repeat).
 pub fn shingle_paragraph(
     para: &str,
@@ -142,12 +181,7 @@ pub fn shingle_paragraph(
                 }
             }
             words.push(xxh3_64_with_seed(&bytes[start..], cfg.seed));
-            let n = words.len();
-            if n <= k {
-                out.push(combine(words, cfg.seed));
-                return;
-            }
-            out.extend(words.windows(k).map(|w| combine(w, cfg.seed)));
+            push_word_shingles(words, cfg, out);
         }
         ShingleKind::Chars => {
             offsets.extend(para.char_indices().map(|(i, _)| i as u32));
@@ -289,6 +323,25 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn recorded_boundaries_give_the_same_shingles(raw in "[a-zé ,.\n<>p/]{0,120}", k in 1usize..6, chars in any::<bool>()) {
+            let cfg = ShingleConfig {
+                kind: if chars { ShingleKind::Chars } else { ShingleKind::Words },
+                k,
+                seed: 3,
+            };
+            let mut nz = crate::normalize::Normalizer::default();
+            let r = nz.run(&raw);
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            let mut scratch = Scratch::default();
+            for p in r.paragraphs() {
+                let fa = shingle_normalized_paragraph(&p, &cfg, &mut scratch, &mut a);
+                let fb = shingle_paragraph_facts(p.text, &cfg, &mut scratch, &mut b);
+                prop_assert_eq!(fa, fb);
+                prop_assert_eq!(&a, &b);
+            }
+        }
+
         #[test]
         fn set_is_sorted_unique_and_order_free(ws in proptest::collection::vec("[a-c]{1,2}", 0..40), k in 1usize..6) {
             let cfg = words(k);
