@@ -108,7 +108,6 @@ use std::hash::BuildHasherDefault;
 use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 use rayon::prelude::*;
 use serde::Serialize;
@@ -795,8 +794,7 @@ impl Index {
         let texts: Vec<&str> = docs.iter().map(|d| d.text.as_str()).collect();
         let prepared = pipeline::normalize_all(&texts, &index.cfg);
         drop(texts);
-        let out =
-            pipeline::run_prepared(docs, prepared.clone(), Duration::ZERO, &index.cfg, &|_| {});
+        let out = pipeline::run_prepared(docs, prepared.clone(), None, &index.cfg, &|_| {});
         let mut dup_of: Vec<Option<String>> = vec![None; docs.len()];
         for c in &out.clusters {
             for m in &c.members {

@@ -341,7 +341,53 @@ pub fn line_limit(opts: &ReadOptions) -> usize {
 /// [`ReadError::BadRecord`] for the first bad record unless
 /// `opts.skip_bad`, and [`ReadError::StdinRepeated`] when `-` appears twice.
 pub fn read_inputs(inputs: &[String], opts: &ReadOptions) -> Result<Corpus, ReadError> {
+    read_inputs_with(inputs, opts, &NoPrepare).map(|(corpus, _)| corpus)
+}
+
+/// Work done on each document while the inputs are read: on the threads that parse JSONL
+/// records, right after a record is parsed (its text is then still in cache), overlapped with
+/// reading the next records. See [`read_inputs_with`].
+pub trait Prepare: Sync {
+    /// Reusable per-thread state (buffers).
+    type Scratch: Send;
+    /// What is kept for each document, beside it.
+    type Output: Send;
+    /// A fresh scratch state.
+    fn scratch(&self) -> Self::Scratch;
+    /// Prepares one well-formed document. It may take fields out of `doc` (its text, say) to
+    /// free them early; what it leaves is what [`Corpus::docs`] holds. It is also called for
+    /// records later rejected as duplicate ids (their output is dropped).
+    fn prepare(&self, scratch: &mut Self::Scratch, doc: &mut Document) -> Self::Output;
+}
+
+/// The [`Prepare`] that does nothing.
+struct NoPrepare;
+
+impl Prepare for NoPrepare {
+    type Scratch = ();
+    type Output = ();
+    fn scratch(&self) {}
+    fn prepare(&self, _: &mut (), _: &mut Document) {}
+}
+
+/// Reads every input in order, as [`read_inputs`] does, and prepares each document with
+/// `prep` as it goes. Returns the corpus and, aligned with `corpus.docs`, each document's
+/// output. JSONL records are prepared in parallel as they are parsed; whole `.txt`/`.html`
+/// files after reading, in parallel too.
+///
+/// # Errors
+///
+/// As [`read_inputs`].
+pub fn read_inputs_with<P: Prepare>(
+    inputs: &[String],
+    opts: &ReadOptions,
+    prep: &P,
+) -> Result<(Corpus, Vec<P::Output>), ReadError> {
     let mut out = Corpus::default();
+    let mut outputs = Outputs {
+        prep,
+        items: Vec::new(),
+    };
     let mut seen: HashMap<String, Origin> = HashMap::new();
     // Checked before reading anything, so nothing is read in vain.
     if inputs.iter().filter(|i| i.as_str() == "-").count() > 1 {
@@ -351,19 +397,63 @@ pub fn read_inputs(inputs: &[String], opts: &ReadOptions) -> Result<Corpus, Read
         if input == "-" {
             let stdin = io::stdin();
             let reader = BufReader::with_capacity(READ_BUF_BYTES, stdin.lock());
-            read_jsonl_inner(reader, "-", Codec::Plain, opts, &mut out, &mut seen)?;
+            read_jsonl_inner(
+                reader,
+                "-",
+                Codec::Plain,
+                opts,
+                &mut out,
+                &mut seen,
+                &mut outputs,
+            )?;
             continue;
         }
         let path = Path::new(input);
         let meta = fs::metadata(path).map_err(|e| io_error(input, e))?;
         if meta.is_dir() {
-            read_dir_input(path, input, opts, &mut out, &mut seen)?;
+            read_dir_input(path, input, opts, &mut out, &mut seen, &mut outputs)?;
         } else {
             let kind = kind_of_input(input);
-            read_file(path, input, input, kind, opts, &mut out, &mut seen)?;
+            read_file(
+                path,
+                input,
+                input,
+                kind,
+                opts,
+                &mut out,
+                &mut seen,
+                &mut outputs,
+            )?;
         }
     }
-    Ok(out)
+    let items = outputs.finish(&mut out.docs);
+    Ok((out, items))
+}
+
+/// Outputs of a [`Prepare`], one per accepted document; `None` for a whole-file document,
+/// prepared at the end.
+struct Outputs<'p, P: Prepare> {
+    prep: &'p P,
+    items: Vec<Option<P::Output>>,
+}
+
+impl<P: Prepare> Outputs<'_, P> {
+    /// Prepares what was left for the end, in parallel, and returns all outputs in order.
+    fn finish(self, docs: &mut [Document]) -> Vec<P::Output> {
+        use rayon::prelude::*;
+        let prep = self.prep;
+        self.items
+            .into_par_iter()
+            .zip(docs.par_iter_mut())
+            .map_init(
+                || prep.scratch(),
+                |scratch, (item, doc)| match item {
+                    Some(o) => o,
+                    None => prep.prepare(scratch, doc),
+                },
+            )
+            .collect()
+    }
 }
 
 /// Reads JSONL from any reader (used for stdin and tests); `name` is the
@@ -389,7 +479,19 @@ pub fn read_jsonl<R: BufRead>(
         seen.entry(doc.id.clone())
             .or_insert_with(|| doc.origin.clone());
     }
-    read_jsonl_inner(reader, name, Codec::Plain, opts, out, &mut seen)
+    let mut outputs = Outputs {
+        prep: &NoPrepare,
+        items: Vec::new(),
+    };
+    read_jsonl_inner(
+        reader,
+        name,
+        Codec::Plain,
+        opts,
+        out,
+        &mut seen,
+        &mut outputs,
+    )
 }
 
 fn io_error(path: &str, source: io::Error) -> ReadError {
@@ -445,11 +547,13 @@ fn reject(
 }
 
 /// Adds a well-formed document unless its id was seen before.
-fn accept(
+fn accept<P: Prepare>(
     doc: Document,
+    prepared: Option<P::Output>,
     opts: &ReadOptions,
     out: &mut Corpus,
     seen: &mut HashMap<String, Origin>,
+    outputs: &mut Outputs<'_, P>,
 ) -> Result<(), ReadError> {
     if let Some(first) = seen.get(&doc.id) {
         let message = format!("duplicate id {:?} (first seen at {first})", doc.id);
@@ -457,11 +561,13 @@ fn accept(
     }
     seen.insert(doc.id.clone(), doc.origin.clone());
     out.docs.push(doc);
+    outputs.items.push(prepared);
     Ok(())
 }
 
 /// Reads one file of a known kind.
-fn read_file(
+#[allow(clippy::too_many_arguments)]
+fn read_file<P: Prepare>(
     path: &Path,
     display: &str,
     whole_id: &str,
@@ -469,23 +575,24 @@ fn read_file(
     opts: &ReadOptions,
     out: &mut Corpus,
     seen: &mut HashMap<String, Origin>,
+    outputs: &mut Outputs<'_, P>,
 ) -> Result<(), ReadError> {
     match kind {
-        Kind::Whole => read_whole_file(path, display, whole_id, opts, out, seen),
+        Kind::Whole => read_whole_file(path, display, whole_id, opts, out, seen, outputs),
         Kind::Jsonl(codec) => {
             let file = File::open(path).map_err(|e| io_error(display, e))?;
             let file = BufReader::with_capacity(READ_BUF_BYTES, file);
             match codec {
-                Codec::Plain => read_jsonl_inner(file, display, codec, opts, out, seen),
+                Codec::Plain => read_jsonl_inner(file, display, codec, opts, out, seen, outputs),
                 Codec::Gzip => {
                     let dec = flate2::bufread::MultiGzDecoder::new(file);
                     let reader = BufReader::with_capacity(READ_BUF_BYTES, dec);
-                    read_jsonl_inner(reader, display, codec, opts, out, seen)
+                    read_jsonl_inner(reader, display, codec, opts, out, seen, outputs)
                 }
                 Codec::Zstd => {
                     let dec = ZstdReader::new(file);
                     let reader = BufReader::with_capacity(READ_BUF_BYTES, dec);
-                    read_jsonl_inner(reader, display, codec, opts, out, seen)
+                    read_jsonl_inner(reader, display, codec, opts, out, seen, outputs)
                 }
             }
         }
@@ -493,13 +600,14 @@ fn read_file(
 }
 
 /// Reads a `.txt`/`.html`/`.htm` file as one document.
-fn read_whole_file(
+fn read_whole_file<P: Prepare>(
     path: &Path,
     display: &str,
     id: &str,
     opts: &ReadOptions,
     out: &mut Corpus,
     seen: &mut HashMap<String, Origin>,
+    outputs: &mut Outputs<'_, P>,
 ) -> Result<(), ReadError> {
     let file = File::open(path).map_err(|e| io_error(display, e))?;
     // Read at most max_doc_bytes + BOM + 1 bytes: enough to tell "too long".
@@ -551,23 +659,33 @@ fn read_whole_file(
         origin: Origin::new(display, 0),
         record: None,
     };
-    accept(doc, opts, out, seen)
+    accept(doc, None, opts, out, seen, outputs)
 }
 
 /// Walks a directory and reads the files in it (see the module docs).
-fn read_dir_input(
+fn read_dir_input<P: Prepare>(
     root: &Path,
     display_root: &str,
     opts: &ReadOptions,
     out: &mut Corpus,
     seen: &mut HashMap<String, Origin>,
+    outputs: &mut Outputs<'_, P>,
 ) -> Result<(), ReadError> {
     let files = list_dir(root, display_root)?;
     let prefix = display_root.trim_end_matches('/');
     for (rel, kind) in files {
         let rel_str = rel_to_string(&rel);
         let display = format!("{prefix}/{rel_str}");
-        read_file(&root.join(&rel), &display, &rel_str, kind, opts, out, seen)?;
+        read_file(
+            &root.join(&rel),
+            &display,
+            &rel_str,
+            kind,
+            opts,
+            out,
+            seen,
+            outputs,
+        )?;
     }
     Ok(())
 }
@@ -720,14 +838,16 @@ fn read_line_capped<R: BufRead>(
 }
 
 /// The JSONL reader shared by every input kind.
-fn read_jsonl_inner<R: BufRead>(
+fn read_jsonl_inner<R: BufRead, P: Prepare>(
     mut reader: R,
     name: &str,
     codec: Codec,
     opts: &ReadOptions,
     out: &mut Corpus,
     seen: &mut HashMap<String, Origin>,
+    outputs: &mut Outputs<'_, P>,
 ) -> Result<(), ReadError> {
+    let prep = outputs.prep;
     let mut state = ReadState {
         cap: line_limit(opts),
         line_no: 0,
@@ -744,7 +864,7 @@ fn read_jsonl_inner<R: BufRead>(
         let (parsed, res) = if rayon::current_thread_index().is_some() {
             // Called from a rayon worker: a helper thread blocking this worker while it waits
             // for the pool could deadlock a one-thread pool, so parse here, then read on.
-            let parsed = cur.parse(name, opts);
+            let parsed = cur.parse(name, opts, prep);
             let res = if more {
                 state.fill(&mut reader, &mut next)
             } else {
@@ -753,7 +873,7 @@ fn read_jsonl_inner<R: BufRead>(
             (parsed, res)
         } else {
             std::thread::scope(|scope| {
-                let worker = scope.spawn(|| cur.parse(name, opts));
+                let worker = scope.spawn(|| cur.parse(name, opts, prep));
                 let res = if more {
                     state.fill(&mut reader, &mut next)
                 } else {
@@ -772,7 +892,9 @@ fn read_jsonl_inner<R: BufRead>(
         for p in parsed {
             match p {
                 LineResult::Blank => {}
-                LineResult::Doc(doc) => accept(doc, opts, out, seen)?,
+                LineResult::Doc(doc, prepared) => {
+                    accept(doc, Some(prepared), opts, out, seen, outputs)?
+                }
                 LineResult::Bad(line_no, message) => reject(opts, out, name, line_no, message)?,
             }
         }
@@ -866,9 +988,9 @@ enum BatchLine {
     Bad(u64, String),
 }
 
-enum LineResult {
+enum LineResult<O> {
     Blank,
-    Doc(Document),
+    Doc(Document, O),
     Bad(u64, String),
 }
 
@@ -879,53 +1001,69 @@ struct Batch {
 }
 
 impl Batch {
-    /// Parses every line in parallel, results in line order.
-    fn parse(&self, name: &str, opts: &ReadOptions) -> Vec<LineResult> {
+    /// Parses (and prepares) every line in parallel, results in line order.
+    fn parse<P: Prepare>(
+        &self,
+        name: &str,
+        opts: &ReadOptions,
+        prep: &P,
+    ) -> Vec<LineResult<P::Output>> {
         use rayon::prelude::*;
         let data = &self.data;
         self.lines
             .par_iter()
-            .map(|l| match l {
-                BatchLine::Bad(line_no, message) => LineResult::Bad(*line_no, message.clone()),
-                BatchLine::Raw {
-                    line_no,
-                    start,
-                    end,
-                    bom_len,
-                } => parse_line(&data[*start..*end], *line_no, *bom_len, name, opts),
-            })
+            .map_init(
+                || prep.scratch(),
+                |scratch, l| match l {
+                    BatchLine::Bad(line_no, message) => LineResult::Bad(*line_no, message.clone()),
+                    BatchLine::Raw {
+                        line_no,
+                        start,
+                        end,
+                        bom_len,
+                    } => match parse_line(&data[*start..*end], *line_no, *bom_len, name, opts) {
+                        Ok(Some(mut doc)) => {
+                            let o = prep.prepare(scratch, &mut doc);
+                            LineResult::Doc(doc, o)
+                        }
+                        Ok(None) => LineResult::Blank,
+                        Err((line_no, message)) => LineResult::Bad(line_no, message),
+                    },
+                },
+            )
             .collect()
     }
 }
 
-/// Checks and parses one line (no terminator, no BOM).
+/// Checks and parses one line (no terminator, no BOM): a document, `None` for a blank line,
+/// or the line number and what is wrong.
 fn parse_line(
     line: &[u8],
     line_no: u64,
     bom_len: usize,
     name: &str,
     opts: &ReadOptions,
-) -> LineResult {
+) -> Result<Option<Document>, (u64, String)> {
     if line.iter().all(u8::is_ascii_whitespace) {
-        return LineResult::Blank;
+        return Ok(None);
     }
     let text = match std::str::from_utf8(line) {
         Ok(text) => text,
         Err(e) => {
             let at = e.valid_up_to() + bom_len;
-            return LineResult::Bad(line_no, format!("invalid UTF-8 at byte {at}"));
+            return Err((line_no, format!("invalid UTF-8 at byte {at}")));
         }
     };
     match parse_record(text, opts) {
-        Ok(rec) => LineResult::Doc(Document {
+        Ok(rec) => Ok(Some(Document {
             id: rec.id,
             text: rec.text,
             source: rec.source,
             published: rec.published,
             origin: Origin::new(name, line_no),
             record: opts.keep_records.then(|| text.to_owned()),
-        }),
-        Err(message) => LineResult::Bad(line_no, message),
+        })),
+        Err(message) => Err((line_no, message)),
     }
 }
 
@@ -1657,6 +1795,68 @@ mod tests {
             read_jsonl(&data[..], "s", &opts(), &mut c).map(|_| c)
         });
         assert_eq!(c.unwrap().docs.len(), 2);
+    }
+
+    /// A [`Prepare`] that records each document's text length and takes the text.
+    struct TakeLen;
+
+    impl Prepare for TakeLen {
+        type Scratch = usize;
+        type Output = (String, usize);
+        fn scratch(&self) -> usize {
+            0
+        }
+        fn prepare(&self, calls: &mut usize, doc: &mut Document) -> (String, usize) {
+            *calls += 1;
+            let text = std::mem::take(&mut doc.text);
+            (doc.id.clone(), text.len())
+        }
+    }
+
+    #[test]
+    fn prepared_outputs_line_up_with_documents() {
+        let dir = tempfile::tempdir().unwrap();
+        let jsonl = dir.path().join("a.jsonl");
+        let lines: String = (0..40_000)
+            .map(|i| format!("{{\"id\":\"j{i}\",\"text\":\"{}\"}}\n", "x".repeat(i % 7)))
+            .chain([
+                "{\"id\":\"j3\",\"text\":\"dup\"}\n".to_owned(),
+                "not json\n".to_owned(),
+            ])
+            .collect();
+        fs::write(&jsonl, lines).unwrap();
+        let sub = dir.path().join("d");
+        fs::create_dir(&sub).unwrap();
+        fs::write(sub.join("b.txt"), "four").unwrap();
+        fs::write(sub.join("c.html"), "<p>fives</p>").unwrap();
+        let inputs = [
+            jsonl.to_string_lossy().into_owned(),
+            sub.to_string_lossy().into_owned(),
+        ];
+        let o = ReadOptions {
+            skip_bad: true,
+            ..opts()
+        };
+        let (corpus, outputs) = read_inputs_with(&inputs, &o, &TakeLen).unwrap();
+        assert_eq!(corpus.docs.len(), 40_002);
+        assert_eq!(corpus.skipped.len(), 2);
+        assert_eq!(outputs.len(), corpus.docs.len());
+        for (d, (id, len)) in corpus.docs.iter().zip(&outputs) {
+            assert_eq!(&d.id, id);
+            assert!(d.text.is_empty(), "the hook took the text");
+            if let Some(i) = id.strip_prefix('j') {
+                assert_eq!(*len, i.parse::<usize>().unwrap() % 7);
+            }
+        }
+        let n = outputs.len();
+        assert_eq!(outputs[n - 2], ("b.txt".to_owned(), 4));
+        assert_eq!(outputs[n - 1], ("c.html".to_owned(), 12));
+        // Without a hook the same documents come back, texts kept.
+        let plain = read_inputs(&inputs, &o).unwrap();
+        let ids: Vec<&str> = plain.docs.iter().map(|d| d.id.as_str()).collect();
+        let ids_with: Vec<&str> = corpus.docs.iter().map(|d| d.id.as_str()).collect();
+        assert_eq!(ids, ids_with);
+        assert_eq!(plain.docs[5].text, "xxxxx");
     }
 
     #[test]

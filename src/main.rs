@@ -95,8 +95,10 @@ fn run(cli: Cli) -> Result<i32> {
         } => {
             let cfg = setup(&detect)?;
             let started = Instant::now();
-            let mut corpus = read(&input.inputs, &input.read.to_options(false))?;
-            let out = detect_all(&mut corpus, &cfg, detect.quiet, true);
+            let ropts = input.read.to_options(false);
+            // No output of `cluster` needs the texts.
+            let (corpus, out) =
+                read_and_detect(&input.inputs, &ropts, &cfg, detect.quiet, |_| true)?;
             match output {
                 Some(path) => {
                     let mut f = AtomicFile::create(&path)
@@ -128,11 +130,11 @@ fn run(cli: Cli) -> Result<i32> {
             let cfg = setup(&detect)?;
             let started = Instant::now();
             let ropts = input.read.to_options(true);
-            let mut corpus = read(&input.inputs, &ropts)?;
             // Texts of JSONL records are not needed again (records are written verbatim);
             // those of .txt/.html documents are.
-            let free = corpus.docs.iter().all(|d| d.record.is_some());
-            let out = detect_all(&mut corpus, &cfg, detect.quiet, free);
+            let (corpus, out) = read_and_detect(&input.inputs, &ropts, &cfg, detect.quiet, |d| {
+                d.record.is_some()
+            })?;
             let counts = if output.as_os_str() == "-" {
                 let stdout = std::io::stdout();
                 let mut w = std::io::BufWriter::new(stdout.lock());
@@ -707,36 +709,42 @@ fn read(inputs: &[String], opts: &ReadOptions) -> Result<Corpus> {
     Ok(io::read_inputs(inputs, opts)?)
 }
 
-/// Runs the pipeline, with a spinner naming the stage when standard error is a terminal.
-/// With `free_texts`, document texts are released once normalized (they are the largest part
-/// of memory and no output needs them).
-fn detect_all(corpus: &mut Corpus, cfg: &Config, quiet: bool, free_texts: bool) -> Outcome {
+/// Reads the inputs, preparing each document as it is read (texts for which `free_text` is
+/// true are released at once), then runs the rest of the pipeline; with a spinner naming the
+/// stage when standard error is a terminal.
+fn read_and_detect(
+    inputs: &[String],
+    ropts: &ReadOptions,
+    cfg: &Config,
+    quiet: bool,
+    free_text: fn(&io::Document) -> bool,
+) -> Result<(Corpus, Outcome)> {
     let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
         let bar = indicatif::ProgressBar::new_spinner();
         bar.enable_steady_tick(Duration::from_millis(120));
         bar
     });
+    if let Some(bar) = &bar {
+        bar.set_message("read+normalize");
+    }
+    let started = Instant::now();
+    let prep = pipeline::Preparer { cfg, free_text };
+    let (corpus, prepared) = io::read_inputs_with(inputs, ropts, &prep)?;
+    let read_time = started.elapsed();
     let n = corpus.docs.len();
     let on_stage = |stage: &str| {
         if let Some(bar) = &bar {
             bar.set_message(format!("{stage} ({n} documents)"));
         }
     };
-    on_stage("normalize");
-    let started = Instant::now();
-    let texts: Vec<&str> = corpus.docs.iter().map(|d| d.text.as_str()).collect();
-    let prepared = pipeline::normalize_all(&texts, cfg);
-    drop(texts);
-    if free_texts {
-        for d in &mut corpus.docs {
-            d.text = String::new();
-        }
-    }
-    let out = pipeline::run_prepared(&corpus.docs, prepared, started.elapsed(), cfg, &on_stage);
+    let mut out = pipeline::run_prepared(&corpus.docs, prepared, None, cfg, &on_stage);
+    out.stats
+        .timings
+        .insert(0, ("read+normalize".to_string(), read_time));
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    out
+    Ok((corpus, out))
 }
 
 fn summary(corpus: &Corpus, out: &Outcome, elapsed: Duration, dedup: Option<(usize, usize, bool)>) {
@@ -797,16 +805,17 @@ fn summary(corpus: &Corpus, out: &Outcome, elapsed: Duration, dedup: Option<(usi
             let _ = writeln!(e, "wiredup: kept {kept} records, dropped {dups} duplicates");
         }
     }
-    // Reading is what the run took beyond the pipeline stages (and output).
+    // Writing is what the run took beyond reading and the pipeline stages.
     let staged: f64 = s.timings.iter().map(|(_, d)| d.as_secs_f64()).sum();
-    let stages: Vec<String> =
-        std::iter::once(format!("read+write {:.2}s", (secs - staged).max(0.0)))
-            .chain(
-                s.timings
-                    .iter()
-                    .map(|(n, d)| format!("{n} {:.2}s", d.as_secs_f64())),
-            )
-            .collect();
+    let stages: Vec<String> = s
+        .timings
+        .iter()
+        .map(|(n, d)| format!("{n} {:.2}s", d.as_secs_f64()))
+        .chain(std::iter::once(format!(
+            "write {:.2}s",
+            (secs - staged).max(0.0)
+        )))
+        .collect();
     let _ = writeln!(
         e,
         "wiredup: {:.2}s, {:.0} documents/s, {:.1} MB/s ({})",

@@ -144,6 +144,33 @@ pub fn normalize_all(texts: &[&str], cfg: &Config) -> Vec<Prepared> {
         .collect()
 }
 
+/// Prepares documents while they are read ([`crate::io::read_inputs_with`]), so that
+/// normalizing and shingling overlap reading and each text is processed while it is still in
+/// cache. With `free_text` returning true for a document, its text is released as soon as it
+/// is prepared: at scale the texts are the largest part of memory, and the later stages never
+/// read them.
+pub struct Preparer<'c> {
+    pub cfg: &'c Config,
+    pub free_text: fn(&Document) -> bool,
+}
+
+impl crate::io::Prepare for Preparer<'_> {
+    type Scratch = PrepareScratch;
+    type Output = Prepared;
+
+    fn scratch(&self) -> PrepareScratch {
+        PrepareScratch::default()
+    }
+
+    fn prepare(&self, scratch: &mut PrepareScratch, doc: &mut Document) -> Prepared {
+        let p = prepare(&doc.text, self.cfg, scratch);
+        if (self.free_text)(doc) {
+            doc.text = String::new();
+        }
+        p
+    }
+}
+
 /// Reusable buffers for [`prepare`] (one per thread): preparing a document then allocates
 /// only its result, each vector at its exact size.
 #[derive(Debug, Default)]
@@ -382,17 +409,18 @@ pub fn run_with_progress(docs: &[Document], cfg: &Config, on_stage: &dyn Fn(&str
     let started = Instant::now();
     let texts: Vec<&str> = docs.iter().map(|d| d.text.as_str()).collect();
     let prepared = normalize_all(&texts, cfg);
-    run_prepared(docs, prepared, started.elapsed(), cfg, on_stage)
+    run_prepared(docs, prepared, Some(started.elapsed()), cfg, on_stage)
 }
 
 /// Runs the stages after [`normalize_all`] on documents already prepared (`prepared[i]` from
-/// `docs[i].text`; `normalize_time` is reported as that stage's time). The documents' texts
-/// are not read here, so a caller may free them first: at scale they are the largest part of
-/// memory.
+/// `docs[i].text`; `normalize_time`, when given, is reported as that stage's time; a caller
+/// that prepared documents while reading them reports that time itself). The documents'
+/// texts are not read here, so a caller may free them first: at scale they are the largest
+/// part of memory.
 pub fn run_prepared(
     docs: &[Document],
     mut prepared: Vec<Prepared>,
-    normalize_time: Duration,
+    normalize_time: Option<Duration>,
     cfg: &Config,
     on_stage: &dyn Fn(&str),
 ) -> Outcome {
@@ -400,9 +428,9 @@ pub fn run_prepared(
         documents: docs.len(),
         ..Stats::default()
     };
-    stats
-        .timings
-        .push(("normalize".to_string(), normalize_time));
+    if let Some(t) = normalize_time {
+        stats.timings.push(("normalize".to_string(), t));
+    }
     let mut clock = Instant::now();
     let stages = [
         "boilerplate",
