@@ -75,6 +75,7 @@ pub mod boilerplate;
 pub mod cluster;
 pub mod compare;
 pub mod eval;
+mod hashsort;
 pub mod index;
 pub mod io;
 pub mod lsh;

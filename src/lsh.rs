@@ -27,6 +27,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
+use crate::hashsort;
 use crate::minhash::Signatures;
 
 /// Band layout: the number of rows in each band; bands take consecutive signature positions.
@@ -155,7 +156,8 @@ fn integrate(f: impl Fn(f64) -> f64, a: f64, b: f64) -> f64 {
 /// Turns `(key, doc)` entries into candidate pairs: equal keys form a bucket. `entries` is sorted
 /// in place. Pairs come out with `i < j`, unsorted, possibly repeated.
 pub fn bucket_pairs(entries: &mut [(u64, u32)], limits: &BucketLimits, out: &mut Vec<(u32, u32)>) {
-    entries.sort_unstable();
+    // Keys are hashes: a counting sort on their top bits beats a comparison sort.
+    hashsort::sort_by_hash(entries, |e| e.0, &mut hashsort::Scratch::default());
     let mut start = 0;
     while start < entries.len() {
         let key = entries[start].0;

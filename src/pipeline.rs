@@ -28,6 +28,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::boilerplate::{self, Boilerplate, BoilerplateConfig, DocParagraphs};
 use crate::cluster::{self, ClusterConfig, RepKey};
+use crate::hashsort;
 use crate::io::Document;
 use crate::lsh::{self, BucketLimits, LshParams};
 use crate::minhash::{MinHashConfig, Signatures};
@@ -214,29 +215,30 @@ pub fn prepare(text: &str, cfg: &Config, scratch: &mut PrepareScratch) -> Prepar
 /// Turns each document's raw shingles into the set of its story text: shingles of boilerplate
 /// paragraphs are dropped (unless every paragraph is boilerplate), then sorted and deduplicated.
 pub fn shingle_all(prepared: &mut [Prepared], bp: &Boilerplate, _cfg: &Config) {
-    prepared.par_iter_mut().for_each(|d| {
-        let keep: Vec<bool> = d.paragraphs.iter().map(|&h| !bp.contains(h)).collect();
-        if keep.iter().any(|&k| k) {
-            if keep.iter().any(|&k| !k) {
-                let mut out = 0usize;
-                let mut start = 0usize;
-                for (m, &k) in d.paragraph_meta.iter().zip(&keep) {
-                    let end = m.shingle_end as usize;
-                    if k {
-                        d.shingles.copy_within(start..end, out);
-                        out += end - start;
+    prepared
+        .par_iter_mut()
+        .for_each_init(hashsort::Scratch::default, |sort, d| {
+            let keep: Vec<bool> = d.paragraphs.iter().map(|&h| !bp.contains(h)).collect();
+            if keep.iter().any(|&k| k) {
+                if keep.iter().any(|&k| !k) {
+                    let mut out = 0usize;
+                    let mut start = 0usize;
+                    for (m, &k) in d.paragraph_meta.iter().zip(&keep) {
+                        let end = m.shingle_end as usize;
+                        if k {
+                            d.shingles.copy_within(start..end, out);
+                            out += end - start;
+                        }
+                        start = end;
                     }
-                    start = end;
+                    d.shingles.truncate(out);
                 }
-                d.shingles.truncate(out);
+            } else if !d.paragraphs.is_empty() {
+                // A page that is all boilerplate still has content; compare it on all of it.
+                d.all_boilerplate = true;
             }
-        } else if !d.paragraphs.is_empty() {
-            // A page that is all boilerplate still has content; compare it on all of it.
-            d.all_boilerplate = true;
-        }
-        d.shingles.sort_unstable();
-        d.shingles.dedup();
-    });
+            hashsort::sort_dedup_hashes(&mut d.shingles, sort);
+        });
 }
 
 /// Candidate pairs from shared story paragraphs.
