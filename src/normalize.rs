@@ -480,7 +480,7 @@ fn skip_ascii_alnum(b: &[u8], mut i: usize) -> usize {
         let w = u64::from_le_bytes(w);
         let x = w & !HIGH;
         let digit = at_least(x, b'0') & !at_least(x, b'9' + 1);
-        let y = x | ONES * 0x20;
+        let y = x | (ONES * 0x20);
         let letter = at_least(y, b'a') & !at_least(y, b'z' + 1);
         // Non-ASCII bytes (high bit set in `w`) are never alphanumeric here.
         let stop = (!(digit | letter) & HIGH) | (w & HIGH);
