@@ -92,7 +92,14 @@ pub fn cluster(
     let mut order: Vec<PairScore> = pairs.to_vec();
     sort_pairs(&mut order);
     let mut uf = UnionFind::new(n);
-    let mut cores: Vec<Vec<u32>> = (0..n as u32).map(|i| vec![i]).collect();
+    // Cores live in one flat array, `cs` slots per root (no allocation per document); a
+    // document's core starts as itself.
+    let cs = cfg.core_size.max(1);
+    let mut core_buf: Vec<u32> = (0..n as u32)
+        .flat_map(|i| std::iter::once(i).chain(std::iter::repeat_n(0, cs - 1)))
+        .collect();
+    let mut core_len: Vec<u32> = vec![1; n];
+    let mut merged: Vec<u32> = Vec::with_capacity(2 * cs);
     let rank = |i: u32| {
         (
             std::cmp::Reverse(sizes.get(i as usize).copied().unwrap_or(0)),
@@ -104,8 +111,12 @@ pub fn cluster(
         if ra == rb {
             continue;
         }
-        if cfg.guard && !(cores[ra as usize].len() == 1 && cores[rb as usize].len() == 1) {
-            let (ca, cb) = (&cores[ra as usize], &cores[rb as usize]);
+        let core = |r: u32| {
+            let at = r as usize * cs;
+            &core_buf[at..at + core_len[r as usize] as usize]
+        };
+        let (ca, cb) = (core(ra), core(rb));
+        if cfg.guard && !(ca.len() == 1 && cb.len() == 1) {
             let mut yes = 0usize;
             let mut total = 0usize;
             for &x in ca {
@@ -123,11 +134,14 @@ pub fn cluster(
         // Union: the lower root wins, so labels do not depend on pair order.
         let (keep, gone) = if ra < rb { (ra, rb) } else { (rb, ra) };
         uf.parent[gone as usize] = keep;
-        let moved = std::mem::take(&mut cores[gone as usize]);
-        let core = &mut cores[keep as usize];
-        core.extend(moved);
-        core.sort_by_key(|&i| rank(i));
-        core.truncate(cfg.core_size.max(1));
+        merged.clear();
+        merged.extend_from_slice(ca);
+        merged.extend_from_slice(cb);
+        merged.sort_by_key(|&i| rank(i));
+        merged.truncate(cs);
+        let at = keep as usize * cs;
+        core_buf[at..at + merged.len()].copy_from_slice(&merged);
+        core_len[keep as usize] = merged.len() as u32;
     }
     // Each root is the lowest index of its cluster: unions keep the lower root, by induction.
     (0..n as u32).map(|i| uf.find(i)).collect()

@@ -276,6 +276,35 @@ impl Signatures {
         }
     }
 
+    /// Signs every item in parallel, calling `prepare` on each item first, on the same thread
+    /// and just before signing, so that whatever `prepare` builds (the item's shingle set,
+    /// which `set` then returns) is signed while it is still in cache. `init` makes one
+    /// scratch state per worker for `prepare`.
+    pub fn compute_prepared<T: Send, S>(
+        items: &mut [T],
+        cfg: &MinHashConfig,
+        init: impl Fn() -> S + Sync + Send,
+        prepare: impl Fn(&mut S, &mut T) + Sync + Send,
+        set: impl Fn(&T) -> &[u64] + Sync + Send,
+    ) -> Self {
+        let hasher = Hasher::new(cfg);
+        let p = hasher.num_perm();
+        let mut data = vec![0u32; items.len() * p];
+        let present: Vec<bool> = data
+            .par_chunks_mut(p)
+            .zip(items.par_iter_mut())
+            .map_init(init, |scratch, (out, item)| {
+                prepare(scratch, item);
+                hasher.sign_into(set(item), out)
+            })
+            .collect();
+        Signatures {
+            num_perm: p,
+            data,
+            present,
+        }
+    }
+
     /// Signature length.
     pub fn num_perm(&self) -> usize {
         self.num_perm

@@ -217,28 +217,39 @@ pub fn prepare(text: &str, cfg: &Config, scratch: &mut PrepareScratch) -> Prepar
 pub fn shingle_all(prepared: &mut [Prepared], bp: &Boilerplate, _cfg: &Config) {
     prepared
         .par_iter_mut()
-        .for_each_init(hashsort::Scratch::default, |sort, d| {
-            let keep: Vec<bool> = d.paragraphs.iter().map(|&h| !bp.contains(h)).collect();
-            if keep.iter().any(|&k| k) {
-                if keep.iter().any(|&k| !k) {
-                    let mut out = 0usize;
-                    let mut start = 0usize;
-                    for (m, &k) in d.paragraph_meta.iter().zip(&keep) {
-                        let end = m.shingle_end as usize;
-                        if k {
-                            d.shingles.copy_within(start..end, out);
-                            out += end - start;
-                        }
-                        start = end;
-                    }
-                    d.shingles.truncate(out);
+        .for_each_init(hashsort::Scratch::default, |sort, d| story_set(d, bp, sort));
+}
+
+/// [`shingle_all`] for one document.
+fn story_set(d: &mut Prepared, bp: &Boilerplate, sort: &mut hashsort::Scratch<u64>) {
+    let mut any_story = false;
+    let mut any_boilerplate = false;
+    for &h in &d.paragraphs {
+        if bp.contains(h) {
+            any_boilerplate = true;
+        } else {
+            any_story = true;
+        }
+    }
+    if any_story {
+        if any_boilerplate {
+            let mut out = 0usize;
+            let mut start = 0usize;
+            for (m, &h) in d.paragraph_meta.iter().zip(&d.paragraphs) {
+                let end = m.shingle_end as usize;
+                if !bp.contains(h) {
+                    d.shingles.copy_within(start..end, out);
+                    out += end - start;
                 }
-            } else if !d.paragraphs.is_empty() {
-                // A page that is all boilerplate still has content; compare it on all of it.
-                d.all_boilerplate = true;
+                start = end;
             }
-            hashsort::sort_dedup_hashes(&mut d.shingles, sort);
-        });
+            d.shingles.truncate(out);
+        }
+    } else if !d.paragraphs.is_empty() {
+        // A page that is all boilerplate still has content; compare it on all of it.
+        d.all_boilerplate = true;
+    }
+    hashsort::sort_dedup_hashes(&mut d.shingles, sort);
 }
 
 /// Candidate pairs from shared story paragraphs.
@@ -434,14 +445,7 @@ pub fn run_prepared(
         stats.timings.push(("normalize".to_string(), t));
     }
     let mut clock = Instant::now();
-    let stages = [
-        "boilerplate",
-        "shingle",
-        "minhash",
-        "lsh",
-        "verify",
-        "cluster",
-    ];
+    let stages = ["boilerplate", "shingle+minhash", "lsh", "verify", "cluster"];
     let mut stage = 0usize;
     on_stage(stages[0]);
     let mut lap = |name: &str, stats: &mut Stats| {
@@ -467,17 +471,22 @@ pub fn run_prepared(
     stats.boilerplate_paragraphs = bp.len();
     lap("boilerplate", &mut stats);
 
-    shingle_all(&mut prepared, &bp, cfg);
+    // Story sets (shingle_all) and their signatures in one pass, each set signed while it is
+    // still in cache.
+    let sigs = Signatures::compute_prepared(
+        &mut prepared,
+        &cfg.minhash,
+        hashsort::Scratch::default,
+        |sort, d| story_set(d, &bp, sort),
+        |d| &d.shingles,
+    );
     stats.empty = prepared.iter().filter(|p| p.shingles.is_empty()).count();
     stats.all_boilerplate = prepared.iter().filter(|p| p.all_boilerplate).count();
-    lap("shingle", &mut stats);
-
     let sets: Vec<Vec<u64>> = prepared
         .iter_mut()
         .map(|p| std::mem::take(&mut p.shingles))
         .collect();
-    let sigs = Signatures::compute(&sets, &cfg.minhash);
-    lap("minhash", &mut stats);
+    lap("shingle+minhash", &mut stats);
 
     let params = cfg.lsh_params();
     stats.bands = params.bands();
@@ -503,7 +512,7 @@ pub fn run_prepared(
         PairScore::exact(x, y, &sets[x as usize], &sets[y as usize]).passes(&link)
     });
     let keys: Vec<RepKey> = docs
-        .iter()
+        .par_iter()
         .zip(&sizes)
         .map(|(d, &length)| RepKey {
             published: d.published.as_deref().and_then(parse_time),

@@ -224,18 +224,16 @@ pub fn shingle_set<'a>(
 }
 
 /// Size of the intersection of two sorted, deduplicated sets (linear merge).
+///
+/// Branch-free steps: which side advances depends on data the branch predictor cannot guess
+/// (about half the steps go each way), so both indices advance by comparison results instead.
 pub fn intersection_size(a: &[u64], b: &[u64]) -> usize {
     let (mut i, mut j, mut n) = (0, 0, 0);
     while i < a.len() && j < b.len() {
-        match a[i].cmp(&b[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                n += 1;
-                i += 1;
-                j += 1;
-            }
-        }
+        let (x, y) = (a[i], b[j]);
+        n += usize::from(x == y);
+        i += usize::from(x <= y);
+        j += usize::from(y <= x);
     }
     n
 }
