@@ -27,6 +27,8 @@
 use std::collections::{HashMap, HashSet};
 
 use rayon::prelude::*;
+
+use crate::hashsort;
 use serde::{Deserialize, Serialize};
 
 /// When a recurring paragraph counts as boilerplate.
@@ -146,35 +148,52 @@ fn frequent<T: PartialEq + Copy>(sorted: &[T], min: usize, mut emit: impl FnMut(
 /// keys, each deduplicated per document first, so a run of k equal keys means k documents.
 pub fn learn(docs: &[DocParagraphs<'_>], cfg: &BoilerplateConfig) -> Boilerplate {
     let corpus_min = cfg.corpus_threshold(docs.len());
+    let by_source = cfg.min_source_docs > 0;
+    let by_corpus = corpus_min != usize::MAX;
+    // Dense source ids (serial: one map lookup per document); u32::MAX for no source.
     let mut source_ids: HashMap<&str, u32> = HashMap::new();
-    let mut per_source: Vec<(u32, u64)> = Vec::new();
-    let mut per_corpus: Vec<u64> = Vec::new();
-    let mut seen: Vec<u64> = Vec::new();
-    for d in docs {
-        seen.clear();
-        seen.extend_from_slice(d.paragraphs);
-        seen.sort_unstable();
-        seen.dedup();
-        if cfg.min_source_docs > 0 {
-            if let Some(s) = d.source.filter(|s| !s.is_empty()) {
+    let sids: Vec<u32> = docs
+        .iter()
+        .map(|d| match d.source.filter(|s| !s.is_empty()) {
+            Some(s) if by_source => {
                 let next = source_ids.len() as u32;
-                let sid = *source_ids.entry(s).or_insert(next);
-                per_source.extend(seen.iter().map(|&h| (sid, h)));
+                *source_ids.entry(s).or_insert(next)
             }
-        }
-        if corpus_min != usize::MAX {
-            per_corpus.extend_from_slice(&seen);
-        }
-    }
+            _ => u32::MAX,
+        })
+        .collect();
+    // Each document's distinct paragraphs, in parallel.
+    let distinct: Vec<Vec<u64>> = docs
+        .par_iter()
+        .map(|d| {
+            let mut v = d.paragraphs.to_vec();
+            v.sort_unstable();
+            v.dedup();
+            v
+        })
+        .collect();
+    // Keys are (paragraph, source) so that the paragraph hash leads: equal keys only need to
+    // be adjacent, and a hash-keyed counting sort groups them in linear time.
+    let mut sort = hashsort::Scratch::default();
     let mut set = PrehashedSet::default();
-    if cfg.min_source_docs > 0 {
-        per_source.par_sort_unstable();
-        frequent(&per_source, cfg.min_source_docs, |(_, h)| {
+    if by_source {
+        let mut per_source: Vec<(u64, u32)> = distinct
+            .par_iter()
+            .zip(&sids)
+            .filter(|(_, &sid)| sid != u32::MAX)
+            .flat_map_iter(|(v, &sid)| v.iter().map(move |&h| (h, sid)))
+            .collect();
+        hashsort::sort_by_hash(&mut per_source, |e| e.0, &mut sort);
+        frequent(&per_source, cfg.min_source_docs, |(h, _)| {
             set.insert(h);
         });
     }
-    if corpus_min != usize::MAX {
-        per_corpus.par_sort_unstable();
+    if by_corpus {
+        let mut per_corpus: Vec<u64> = distinct
+            .par_iter()
+            .flat_map_iter(|v| v.iter().copied())
+            .collect();
+        hashsort::sort_by_hash(&mut per_corpus, |&h| h, &mut hashsort::Scratch::default());
         frequent(&per_corpus, corpus_min, |h| {
             set.insert(h);
         });

@@ -54,6 +54,15 @@ impl UnionFind {
         }
     }
 
+    /// Joins the sets of `a` and `b`; the lower root stays root.
+    fn union(&mut self, a: u32, b: u32) {
+        let (ra, rb) = (self.find(a), self.find(b));
+        if ra != rb {
+            let (keep, gone) = if ra < rb { (ra, rb) } else { (rb, ra) };
+            self.parent[gone as usize] = keep;
+        }
+    }
+
     fn find(&mut self, mut x: u32) -> u32 {
         while self.parent[x as usize] != x {
             let p = self.parent[x as usize];
@@ -82,23 +91,96 @@ pub fn sort_pairs(pairs: &mut [PairScore]) {
 /// Clusters `n` documents from verified `pairs`. `sizes[i]` is document i's shingle count;
 /// `linked(x, y)` is the relaxed copy test used by the guard. Returns for each document the
 /// lowest document index of its cluster.
+///
+/// Parallel and deterministic: a guarded merge only ever joins two clusters along a pair, so
+/// it never crosses a connected component of the pair graph. The components are found first
+/// (plain union-find), then each component replays its own pairs, strongest first, on its own
+/// thread. That is exactly the serial process restricted to each component, so the result
+/// does not depend on the thread count (tested against the serial replay).
 pub fn cluster(
     n: usize,
     pairs: &[PairScore],
     sizes: &[u32],
     cfg: &ClusterConfig,
-    linked: impl Fn(u32, u32) -> bool,
+    linked: impl Fn(u32, u32) -> bool + Sync,
 ) -> Vec<u32> {
+    use rayon::prelude::*;
     let mut order: Vec<PairScore> = pairs.to_vec();
     sort_pairs(&mut order);
     let mut uf = UnionFind::new(n);
-    // Cores live in one flat array, `cs` slots per root (no allocation per document); a
-    // document's core starts as itself.
-    let cs = cfg.core_size.max(1);
-    let mut core_buf: Vec<u32> = (0..n as u32)
-        .flat_map(|i| std::iter::once(i).chain(std::iter::repeat_n(0, cs - 1)))
+    for p in &order {
+        uf.union(p.a, p.b);
+    }
+    let comp: Vec<u32> = (0..n as u32).map(|i| uf.find(i)).collect();
+    if !cfg.guard {
+        return comp;
+    }
+    // Pairs and members grouped by component; pairs keep their strength order inside one.
+    let mut pair_slots: Vec<(u32, u32)> = order
+        .iter()
+        .enumerate()
+        .map(|(k, p)| (comp[p.a as usize], k as u32))
         .collect();
-    let mut core_len: Vec<u32> = vec![1; n];
+    pair_slots.par_sort_unstable();
+    let mut in_pair = vec![false; n];
+    for p in &order {
+        in_pair[p.a as usize] = true;
+        in_pair[p.b as usize] = true;
+    }
+    // Ascending document order within a component, components in ascending order.
+    let mut member_slots: Vec<(u32, u32)> = (0..n as u32)
+        .filter(|&i| in_pair[i as usize])
+        .map(|i| (comp[i as usize], i))
+        .collect();
+    member_slots.par_sort_unstable();
+    let mut tasks: Vec<(Vec<u32>, Vec<PairScore>)> = Vec::new();
+    let (mut pi, mut mi) = (0usize, 0usize);
+    while mi < member_slots.len() {
+        let c = member_slots[mi].0;
+        let m_end = mi + member_slots[mi..].partition_point(|&(x, _)| x == c);
+        let p_end = pi + pair_slots[pi..].partition_point(|&(x, _)| x == c);
+        let members: Vec<u32> = member_slots[mi..m_end].iter().map(|&(_, d)| d).collect();
+        let cpairs: Vec<PairScore> = pair_slots[pi..p_end]
+            .iter()
+            .map(|&(_, k)| order[k as usize])
+            .collect();
+        tasks.push((members, cpairs));
+        mi = m_end;
+        pi = p_end;
+    }
+    let roots: Vec<Vec<u32>> = tasks
+        .par_iter()
+        .map(|(members, cpairs)| guarded_component(members, cpairs, sizes, cfg, &linked))
+        .collect();
+    let mut labels: Vec<u32> = (0..n as u32).collect();
+    for ((members, _), r) in tasks.iter().zip(&roots) {
+        for (&m, &root) in members.iter().zip(r) {
+            labels[m as usize] = root;
+        }
+    }
+    labels
+}
+
+/// The guarded union-find on one component: `members` ascending, `pairs` (between members)
+/// strongest first. Returns each member's cluster label (its lowest member).
+fn guarded_component(
+    members: &[u32],
+    pairs: &[PairScore],
+    sizes: &[u32],
+    cfg: &ClusterConfig,
+    linked: &impl Fn(u32, u32) -> bool,
+) -> Vec<u32> {
+    let m = members.len();
+    // Local indices follow document order, so "lower local root" = "lower document index".
+    let local = |d: u32| members.binary_search(&d).unwrap_or(0) as u32;
+    let mut uf = UnionFind::new(m);
+    // Cores live in one flat array, `cs` slots per root; a document's core starts as itself.
+    let cs = cfg.core_size.max(1);
+    let mut core_buf: Vec<u32> = members
+        .iter()
+        .flat_map(|&d| std::iter::once(d).chain(std::iter::repeat_n(0, cs - 1)))
+        .collect();
+    let mut core_len: Vec<u32> = vec![1; m];
     let mut merged: Vec<u32> = Vec::with_capacity(2 * cs);
     let rank = |i: u32| {
         (
@@ -106,8 +188,8 @@ pub fn cluster(
             i,
         )
     };
-    for p in &order {
-        let (ra, rb) = (uf.find(p.a), uf.find(p.b));
+    for p in pairs {
+        let (ra, rb) = (uf.find(local(p.a)), uf.find(local(p.b)));
         if ra == rb {
             continue;
         }
@@ -116,7 +198,7 @@ pub fn cluster(
             &core_buf[at..at + core_len[r as usize] as usize]
         };
         let (ca, cb) = (core(ra), core(rb));
-        if cfg.guard && !(ca.len() == 1 && cb.len() == 1) {
+        if !(ca.len() == 1 && cb.len() == 1) {
             let mut yes = 0usize;
             let mut total = 0usize;
             for &x in ca {
@@ -143,8 +225,10 @@ pub fn cluster(
         core_buf[at..at + merged.len()].copy_from_slice(&merged);
         core_len[keep as usize] = merged.len() as u32;
     }
-    // Each root is the lowest index of its cluster: unions keep the lower root, by induction.
-    (0..n as u32).map(|i| uf.find(i)).collect()
+    // Each root is the lowest member of its cluster: unions keep the lower root, by induction.
+    (0..m as u32)
+        .map(|i| members[uf.find(i) as usize])
+        .collect()
 }
 
 /// What the representative choice looks at for one document.
@@ -275,7 +359,43 @@ mod tests {
         assert_eq!(representative(&[], &undated), None);
     }
 
+    /// The serial process over the whole graph: every pair, strongest first, one union-find.
+    fn serial(
+        n: usize,
+        pairs: &[PairScore],
+        sizes: &[u32],
+        cfg: &ClusterConfig,
+        linked: impl Fn(u32, u32) -> bool,
+    ) -> Vec<u32> {
+        let mut order = pairs.to_vec();
+        sort_pairs(&mut order);
+        let all: Vec<u32> = (0..n as u32).collect();
+        if cfg.guard {
+            guarded_component(&all, &order, sizes, cfg, &linked)
+        } else {
+            let mut uf = UnionFind::new(n);
+            for p in &order {
+                uf.union(p.a, p.b);
+            }
+            (0..n as u32).map(|i| uf.find(i)).collect()
+        }
+    }
+
     proptest! {
+        #[test]
+        fn per_component_equals_serial(
+            raw in proptest::collection::vec((0u32..40, 0u32..40, 1u32..10), 0..80),
+            guard in any::<bool>(),
+            core_size in 1usize..5,
+        ) {
+            let pairs: Vec<PairScore> = raw.iter().filter(|(a, b, _)| a != b)
+                .map(|&(a, b, i)| pair(a.min(b), a.max(b), i, 10, 10)).collect();
+            let cfg = ClusterConfig { guard, core_size };
+            let linked = |x: u32, y: u32| (x * 7 + y * 3) % 5 != 0;
+            let sizes: Vec<u32> = (0..40).map(|i| 5 + i % 6).collect();
+            prop_assert_eq!(cluster(40, &pairs, &sizes, &cfg, linked), serial(40, &pairs, &sizes, &cfg, linked));
+        }
+
         #[test]
         fn partition_is_independent_of_pair_order(
             raw in proptest::collection::vec((0u32..12, 0u32..12, 1u32..10), 0..30),

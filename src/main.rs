@@ -55,6 +55,14 @@ fn tune_allocator() {
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn tune_allocator() {}
 
+/// Lets the process exit without freeing `data` piece by piece: the corpus and the outcome are
+/// hundreds of thousands of allocations, and releasing them one by one took about 5% of a
+/// 100k-document run, for memory the operating system reclaims at exit anyway. Only for plain
+/// memory (no files, locks or buffered output inside), and only on the way out of `main`.
+fn exit_without_freeing<T>(data: T) {
+    std::mem::forget(data);
+}
+
 /// The exit status for a completed run: `EXIT_STRICT` when `--strict` and records were skipped.
 fn strict_status(strict: bool, corpus: &Corpus) -> i32 {
     if strict && !corpus.skipped.is_empty() {
@@ -119,7 +127,9 @@ fn run(cli: Cli) -> Result<i32> {
             if !detect.quiet {
                 summary(&corpus, &out, started.elapsed(), None);
             }
-            return Ok(strict_status(input.read.strict, &corpus));
+            let status = strict_status(input.read.strict, &corpus);
+            exit_without_freeing((corpus, out));
+            return Ok(status);
         }
         Command::Dedup {
             input,
@@ -173,7 +183,9 @@ fn run(cli: Cli) -> Result<i32> {
                     Some((counts.kept, counts.duplicates, annotate)),
                 );
             }
-            return Ok(strict_status(input.read.strict, &corpus));
+            let status = strict_status(input.read.strict, &corpus);
+            exit_without_freeing((corpus, out));
+            return Ok(status);
         }
         Command::Compare {
             a,

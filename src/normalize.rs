@@ -170,23 +170,27 @@ impl Normalizer {
             word_ends,
             para_ends,
         } = self;
-        // The internal paragraph-break marker must not come from the input itself.
         let replaced;
         let mut src = raw;
-        if src.contains(BREAK) {
-            replaced = src.replace(BREAK, " ");
-            src = &replaced;
-        }
-        // Entities first, so that debris such as `<&nbsp;p>` becomes `< p>` and is then seen
-        // as a tag.
-        if src.contains('&') {
-            decoded.clear();
-            html_escape::decode_html_entities_to_string(src, decoded);
-            src = decoded;
-        }
-        if src.contains('<') {
-            strip_tags(src, stripped);
-            src = stripped;
+        // Plain text has none of the three bytes that need a pass of their own: one SIMD scan
+        // for all three settles that, before any per-byte work.
+        if memchr::memchr3(BREAK as u8, b'&', b'<', src.as_bytes()).is_some() {
+            // The internal paragraph-break marker must not come from the input itself.
+            if src.contains(BREAK) {
+                replaced = src.replace(BREAK, " ");
+                src = &replaced;
+            }
+            // Entities first, so that debris such as `<&nbsp;p>` becomes `< p>` and is then
+            // seen as a tag.
+            if memchr::memchr(b'&', src.as_bytes()).is_some() {
+                decoded.clear();
+                html_escape::decode_html_entities_to_string(src, decoded);
+                src = decoded;
+            }
+            if memchr::memchr(b'<', src.as_bytes()).is_some() {
+                strip_tags(src, stripped);
+                src = stripped;
+            }
         }
         out.clear();
         word_ends.clear();
@@ -289,7 +293,7 @@ fn strip_tags(s: &str, out: &mut String) {
 }
 
 fn memchr_lt(b: &[u8]) -> Option<usize> {
-    b.iter().position(|&c| c == b'<')
+    memchr::memchr(b'<', b)
 }
 
 fn find_ascii_case_insensitive(hay: &str, needle: &str) -> Option<usize> {

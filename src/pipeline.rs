@@ -255,19 +255,22 @@ fn story_set(d: &mut Prepared, bp: &Boilerplate, sort: &mut hashsort::Scratch<u6
 /// Candidate pairs from shared story paragraphs.
 fn paragraph_pairs(prepared: &[Prepared], bp: &Boilerplate, cfg: &Config) -> Vec<(u32, u32)> {
     let min_words = cfg.min_paragraph_words.max(1) as u32;
-    let mut entries: Vec<(u64, u32)> = Vec::new();
-    let mut seen: Vec<u64> = Vec::new();
-    for (i, d) in prepared.iter().enumerate() {
-        seen.clear();
-        for (&h, m) in d.paragraphs.iter().zip(&d.paragraph_meta) {
-            if m.words >= min_words && !bp.contains(h) {
-                seen.push(h);
-            }
-        }
-        seen.sort_unstable();
-        seen.dedup();
-        entries.extend(seen.iter().map(|&h| (h, i as u32)));
-    }
+    let mut entries: Vec<(u64, u32)> = prepared
+        .par_iter()
+        .enumerate()
+        .flat_map_iter(|(i, d)| {
+            let mut seen: Vec<u64> = d
+                .paragraphs
+                .iter()
+                .zip(&d.paragraph_meta)
+                .filter(|&(&h, m)| m.words >= min_words && !bp.contains(h))
+                .map(|(&h, _)| h)
+                .collect();
+            seen.sort_unstable();
+            seen.dedup();
+            seen.into_iter().map(move |h| (h, i as u32))
+        })
+        .collect();
     let mut out = Vec::new();
     lsh::bucket_pairs(&mut entries, &cfg.buckets, &mut out);
     out.par_sort_unstable();
