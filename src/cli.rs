@@ -70,6 +70,39 @@ pub enum Command {
         #[command(flatten)]
         detect: DetectArgs,
     },
+    /// Normalize and shingle one shard of a corpus into a shard file, for `cluster-shards` (runs
+    /// split across machines that share nothing).
+    Sketch {
+        #[command(flatten)]
+        input: InputArgs,
+        #[command(flatten)]
+        shingles: ShingleArgs,
+        /// The shard file to write (atomically).
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Worker threads (default: all cores). Output does not depend on it.
+        #[arg(long, short = 'j', value_parser = clap::value_parser!(u32).range(1..=1024))]
+        threads: Option<u32>,
+        /// No summary on standard error.
+        #[arg(long, short = 'q')]
+        quiet: bool,
+    },
+    /// Cluster the documents of shard files written by `sketch`, as `cluster` would cluster
+    /// their inputs read in the same order (same options, same output).
+    ClusterShards {
+        /// Shard files, in input order.
+        #[arg(required = true, value_name = "SHARD")]
+        shards: Vec<PathBuf>,
+        #[command(flatten)]
+        detect: DetectArgs,
+        /// Output shape: clusters (one line per cluster of 2+), assignments (one line per
+        /// document) or pairs (one line per verified pair).
+        #[arg(long, value_enum, default_value_t = OutFormat::Clusters)]
+        format: OutFormat,
+        /// Write to this file (atomically) instead of standard output.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
     /// Keep an index of documents on disk for feeds: build, add, prune, stats, query.
     Index {
         #[command(subcommand)]
@@ -365,6 +398,36 @@ pub struct ReadArgs {
     pub max_doc_bytes: usize,
 }
 
+/// How documents are cut into shingles.
+#[derive(Debug, Args)]
+pub struct ShingleArgs {
+    /// Shingle unit: words, or characters for unsegmented or OCR-damaged text.
+    #[arg(long, value_enum, default_value_t = ShingleArg::Words)]
+    pub shingle: ShingleArg,
+    /// Shingle length in words (or characters with --shingle chars; default 5 then).
+    #[arg(short = 'k', long, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub k: Option<u32>,
+}
+
+impl ShingleArgs {
+    /// The library's shingle configuration.
+    pub fn to_config(&self) -> ShingleConfig {
+        let kind = match self.shingle {
+            ShingleArg::Words => ShingleKind::Words,
+            ShingleArg::Chars => ShingleKind::Chars,
+        };
+        let k = self.k.map(|k| k as usize).unwrap_or(match kind {
+            ShingleKind::Words => ShingleConfig::default().k,
+            ShingleKind::Chars => 5,
+        });
+        ShingleConfig {
+            kind,
+            k,
+            ..ShingleConfig::default()
+        }
+    }
+}
+
 /// Detection options. The defaults are the tuned configuration.
 #[derive(Debug, Args)]
 pub struct DetectArgs {
@@ -376,12 +439,8 @@ pub struct DetectArgs {
     /// another is a copy of it (truncated copies, excerpts).
     #[arg(long, default_value_t = 0.8, value_parser = unit_interval)]
     pub containment: f64,
-    /// Shingle unit: words, or characters for unsegmented or OCR-damaged text.
-    #[arg(long, value_enum, default_value_t = ShingleArg::Words)]
-    pub shingle: ShingleArg,
-    /// Shingle length in words (or characters with --shingle chars; default 5 then).
-    #[arg(short = 'k', long, value_parser = clap::value_parser!(u32).range(1..=64))]
-    pub k: Option<u32>,
+    #[command(flatten)]
+    pub shingles: ShingleArgs,
     /// MinHash signature length.
     #[arg(long, default_value_t = 128, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub num_perm: u32,
@@ -433,14 +492,6 @@ impl DetectArgs {
     /// Converts the flags into the library configuration. Ranges were checked by clap; the one
     /// cross-flag rule (bands x rows <= num_perm) is checked here, as a usage error.
     pub fn to_config(&self) -> Result<Config, clap::Error> {
-        let kind = match self.shingle {
-            ShingleArg::Words => ShingleKind::Words,
-            ShingleArg::Chars => ShingleKind::Chars,
-        };
-        let k = self.k.map(|k| k as usize).unwrap_or(match kind {
-            ShingleKind::Words => ShingleConfig::default().k,
-            ShingleKind::Chars => 5,
-        });
         let num_perm = self.num_perm as usize;
         let banding = match (self.bands, self.rows) {
             (Some(b), Some(r)) => {
@@ -459,11 +510,7 @@ impl DetectArgs {
             },
         };
         Ok(Config {
-            shingle: ShingleConfig {
-                kind,
-                k,
-                ..ShingleConfig::default()
-            },
+            shingle: self.shingles.to_config(),
             minhash: MinHashConfig {
                 num_perm,
                 seed: self.seed,

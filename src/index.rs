@@ -103,18 +103,16 @@
 //! - A stored document whose id equals a query document's id is still a match for it.
 
 use std::collections::{HashMap, HashSet};
-use std::fs::{self, File};
 use std::hash::BuildHasherDefault;
-use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{self, Read, Write};
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use rayon::prelude::*;
 use serde::Serialize;
-use xxhash_rust::xxh3::Xxh3;
 
 use crate::boilerplate::{Boilerplate, BoilerplateConfig, PrehashedKey};
 use crate::cluster::{self, ClusterConfig};
+use crate::framed::{self, bad, BodyReader, BodyWriter, OpenError, ReadFail};
 use crate::io::Document;
 use crate::lsh::{BucketLimits, LshParams};
 use crate::minhash::{Hasher, MinHashConfig, Scheme};
@@ -127,9 +125,6 @@ pub const FORMAT_VERSION: u32 = 1;
 
 /// The first 8 bytes of every index file.
 pub const MAGIC: [u8; 8] = *b"\x89WDX\r\n\x1a\n";
-
-/// Bytes before the body: magic, version, flags, body length, checksum.
-const HEADER_LEN: u64 = 32;
 
 /// `source` of a document without one.
 const NO_SOURCE: u32 = u32::MAX;
@@ -1577,54 +1572,8 @@ impl Index {
     pub fn save(&mut self, path: &Path) -> Result<(), IndexError> {
         self.merge_bands();
         self.postings.flush();
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let dir = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "index".into());
-        let tmp = dir.join(format!(
-            ".{name}.tmp-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
-        let result = self.write_file(&tmp).and_then(|()| {
-            fs::rename(&tmp, path)?;
-            sync_dir(dir);
-            Ok(())
-        });
-        match result {
-            Ok(()) => Ok(()),
-            Err(e) => {
-                let _ = fs::remove_file(&tmp);
-                Err(IndexError::io(path, e))
-            }
-        }
-    }
-
-    fn write_file(&self, tmp: &Path) -> io::Result<()> {
-        let file = File::create(tmp)?;
-        let mut w = BodyWriter {
-            inner: BufWriter::with_capacity(1 << 20, file),
-            hasher: Xxh3::new(),
-            len: 0,
-        };
-        w.inner.write_all(&[0u8; HEADER_LEN as usize])?;
-        self.write_body(&mut w)?;
-        let (len, sum) = (w.len, w.hasher.digest());
-        let mut file = w.inner.into_inner().map_err(|e| e.into_error())?;
-        file.seek(SeekFrom::Start(0))?;
-        let mut header = Vec::with_capacity(HEADER_LEN as usize);
-        header.extend_from_slice(&MAGIC);
-        header.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-        header.extend_from_slice(&0u32.to_le_bytes());
-        header.extend_from_slice(&len.to_le_bytes());
-        header.extend_from_slice(&sum.to_le_bytes());
-        file.write_all(&header)?;
-        file.sync_all()
+        framed::save_atomic(path, &MAGIC, FORMAT_VERSION, |w| self.write_body(w))
+            .map_err(|e| IndexError::io(path, e))
     }
 
     fn write_body<W: Write>(&self, w: &mut BodyWriter<W>) -> io::Result<()> {
@@ -1710,257 +1659,18 @@ impl Index {
     /// is an error naming the path and the problem; it never panics and never returns an index
     /// that differs from what was saved.
     pub fn open(path: &Path) -> Result<Index, IndexError> {
-        let file = File::open(path).map_err(|e| IndexError::io(path, e))?;
-        let meta = file.metadata().map_err(|e| IndexError::io(path, e))?;
-        if !meta.is_file() {
-            return Err(IndexError::corrupt(path, "not a regular file"));
-        }
-        let file_len = meta.len();
-        let mut r = BufReader::with_capacity(1 << 20, file);
-        let mut header = [0u8; HEADER_LEN as usize];
-        let got = read_up_to(&mut r, &mut header).map_err(|e| IndexError::io(path, e))?;
-        if got < MAGIC.len() || header[..MAGIC.len()] != MAGIC {
-            return Err(IndexError::NotAnIndex {
+        framed::open(path, &MAGIC, FORMAT_VERSION, |r, _version| parse_body(r)).map_err(|e| match e
+        {
+            OpenError::Io(e) => IndexError::io(path, e),
+            OpenError::BadMagic => IndexError::NotAnIndex {
                 path: path.display().to_string(),
-            });
-        }
-        if got < HEADER_LEN as usize {
-            return Err(IndexError::corrupt(
-                path,
-                format!("truncated: the file is {file_len} bytes, shorter than the {HEADER_LEN}-byte header"),
-            ));
-        }
-        let le32 =
-            |i: usize| u32::from_le_bytes([header[i], header[i + 1], header[i + 2], header[i + 3]]);
-        let le64 = |i: usize| {
-            let mut b = [0u8; 8];
-            b.copy_from_slice(&header[i..i + 8]);
-            u64::from_le_bytes(b)
-        };
-        let version = le32(8);
-        if version == 0 || version > FORMAT_VERSION {
-            return Err(IndexError::Version {
+            },
+            OpenError::Version(found) => IndexError::Version {
                 path: path.display().to_string(),
-                found: version,
-            });
-        }
-        let flags = le32(12);
-        if flags != 0 {
-            return Err(IndexError::corrupt(
-                path,
-                format!("unknown header flags {flags:#x}"),
-            ));
-        }
-        let body_len = le64(16);
-        let stored_sum = le64(24);
-        let actual = file_len.saturating_sub(HEADER_LEN);
-        if body_len > actual {
-            return Err(IndexError::corrupt(
-                path,
-                format!(
-                    "truncated: the header announces {body_len} bytes of data, the file holds {actual} (an interrupted copy?)"
-                ),
-            ));
-        }
-        if body_len < actual {
-            return Err(IndexError::corrupt(
-                path,
-                format!(
-                    "{} unexpected bytes after the end of the index data",
-                    actual - body_len
-                ),
-            ));
-        }
-        let mut body = BodyReader {
-            inner: r,
-            hasher: Xxh3::new(),
-            remaining: body_len,
-        };
-        let parsed = parse_body(&mut body);
-        let checksum_problem = |body: &mut BodyReader<_>| -> Result<Option<String>, io::Error> {
-            body.drain()?;
-            let sum = body.hasher.digest();
-            Ok((sum != stored_sum).then(|| {
-                format!(
-                    "checksum mismatch (stored {stored_sum:016x}, computed {sum:016x}): the file is damaged"
-                )
-            }))
-        };
-        match parsed {
-            Ok(index) => {
-                if body.remaining != 0 {
-                    return Err(IndexError::corrupt(
-                        path,
-                        format!("{} bytes of unread data at the end", body.remaining),
-                    ));
-                }
-                match checksum_problem(&mut body).map_err(|e| IndexError::io(path, e))? {
-                    Some(what) => Err(IndexError::corrupt(path, what)),
-                    None => Ok(index),
-                }
-            }
-            Err(ReadFail::Io(e)) => Err(IndexError::io(path, e)),
-            Err(ReadFail::Corrupt(what)) => {
-                match checksum_problem(&mut body).map_err(|e| IndexError::io(path, e))? {
-                    Some(sum) => Err(IndexError::corrupt(path, sum)),
-                    None => Err(IndexError::corrupt(path, what)),
-                }
-            }
-        }
-    }
-}
-
-#[cfg(unix)]
-fn sync_dir(dir: &Path) {
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
-}
-
-#[cfg(not(unix))]
-fn sync_dir(_dir: &Path) {}
-
-fn read_up_to<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
-    let mut got = 0;
-    while got < buf.len() {
-        match r.read(&mut buf[got..]) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(got)
-}
-
-// ---------------------------------------------------------------------------------------------
-// Body encoding
-// ---------------------------------------------------------------------------------------------
-
-struct BodyWriter<W: Write> {
-    inner: W,
-    hasher: Xxh3,
-    len: u64,
-}
-
-impl<W: Write> BodyWriter<W> {
-    fn put(&mut self, b: &[u8]) -> io::Result<()> {
-        self.inner.write_all(b)?;
-        self.hasher.update(b);
-        self.len += b.len() as u64;
-        Ok(())
-    }
-    fn u32(&mut self, v: u32) -> io::Result<()> {
-        self.put(&v.to_le_bytes())
-    }
-    fn u64(&mut self, v: u64) -> io::Result<()> {
-        self.put(&v.to_le_bytes())
-    }
-    fn str(&mut self, s: &str) -> io::Result<()> {
-        let len = u32::try_from(s.len()).map_err(|_| io::Error::other("string over 4 GiB"))?;
-        self.u32(len)?;
-        self.put(s.as_bytes())
-    }
-}
-
-enum ReadFail {
-    Io(io::Error),
-    Corrupt(String),
-}
-
-impl From<io::Error> for ReadFail {
-    fn from(e: io::Error) -> Self {
-        if e.kind() == io::ErrorKind::UnexpectedEof {
-            ReadFail::Corrupt("the file ends early (truncated)".into())
-        } else {
-            ReadFail::Io(e)
-        }
-    }
-}
-
-fn bad<T>(what: impl Into<String>) -> Result<T, ReadFail> {
-    Err(ReadFail::Corrupt(what.into()))
-}
-
-struct BodyReader<R: Read> {
-    inner: R,
-    hasher: Xxh3,
-    remaining: u64,
-}
-
-impl<R: Read> BodyReader<R> {
-    fn fill(&mut self, buf: &mut [u8]) -> Result<(), ReadFail> {
-        if buf.len() as u64 > self.remaining {
-            return bad(format!(
-                "a field needs {} bytes but only {} remain",
-                buf.len(),
-                self.remaining
-            ));
-        }
-        self.inner.read_exact(buf)?;
-        self.hasher.update(buf);
-        self.remaining -= buf.len() as u64;
-        Ok(())
-    }
-
-    /// Checks that `count` items of `size` bytes fit in what remains, before allocating.
-    fn fits(&self, count: u64, size: u64, what: &str) -> Result<usize, ReadFail> {
-        match count.checked_mul(size) {
-            Some(n) if n <= self.remaining => Ok(count as usize),
-            _ => bad(format!(
-                "{what}: {count} entries do not fit in the {} bytes that remain",
-                self.remaining
-            )),
-        }
-    }
-
-    fn bytes(&mut self, n: usize) -> Result<Vec<u8>, ReadFail> {
-        self.fits(n as u64, 1, "bytes")?;
-        let mut v = vec![0u8; n];
-        self.fill(&mut v)?;
-        Ok(v)
-    }
-
-    fn u8(&mut self) -> Result<u8, ReadFail> {
-        let mut b = [0u8; 1];
-        self.fill(&mut b)?;
-        Ok(b[0])
-    }
-
-    fn u32(&mut self) -> Result<u32, ReadFail> {
-        let mut b = [0u8; 4];
-        self.fill(&mut b)?;
-        Ok(u32::from_le_bytes(b))
-    }
-
-    fn u64(&mut self) -> Result<u64, ReadFail> {
-        let mut b = [0u8; 8];
-        self.fill(&mut b)?;
-        Ok(u64::from_le_bytes(b))
-    }
-
-    fn string(&mut self, what: &str) -> Result<String, ReadFail> {
-        let len = self.u32()? as usize;
-        let b = self.bytes(len)?;
-        String::from_utf8(b).or_else(|_| bad(format!("{what} is not UTF-8")))
-    }
-
-    /// Reads and hashes whatever remains (to check the checksum after a parse error).
-    fn drain(&mut self) -> io::Result<()> {
-        let mut buf = vec![0u8; 1 << 16];
-        while self.remaining > 0 {
-            let n = (self.remaining as usize).min(buf.len());
-            match self.inner.read(&mut buf[..n]) {
-                Ok(0) => break,
-                Ok(k) => {
-                    self.hasher.update(&buf[..k]);
-                    self.remaining -= k as u64;
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(())
+                found,
+            },
+            OpenError::Corrupt(what) => IndexError::corrupt(path, what),
+        })
     }
 }
 
@@ -2207,8 +1917,10 @@ fn parse_body<R: Read>(r: &mut BodyReader<R>) -> Result<Index, ReadFail> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::framed::HEADER_LEN;
     use crate::io::Origin;
     use crate::minhash::Signatures;
+    use std::fs;
 
     pub(crate) fn doc(id: &str, source: Option<&str>, published: &str, text: &str) -> Document {
         Document {

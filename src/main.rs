@@ -55,6 +55,33 @@ fn tune_allocator() {
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn tune_allocator() {}
 
+/// Writes `cluster`'s output to `path` (atomically) or to standard output.
+fn write_cluster_output(
+    path: Option<&Path>,
+    docs: &[io::Document],
+    out: &Outcome,
+    format: output::Format,
+) -> Result<()> {
+    match path {
+        Some(path) => {
+            let mut f = AtomicFile::create(path)
+                .with_context(|| format!("{}: cannot create", path.display()))?;
+            output::write_clusters(f.writer(), docs, out, format)
+                .with_context(|| format!("{}: write failed", path.display()))?;
+            f.commit()
+                .with_context(|| format!("{}: write failed", path.display()))?;
+        }
+        None => {
+            let stdout = std::io::stdout();
+            let mut w = std::io::BufWriter::new(stdout.lock());
+            output::write_clusters(&mut w, docs, out, format)
+                .context("writing to standard output")?;
+            w.flush().context("writing to standard output")?;
+        }
+    }
+    Ok(())
+}
+
 /// Lets the process exit without freeing `data` piece by piece: the corpus and the outcome are
 /// hundreds of thousands of allocations, and releasing them one by one took about 5% of a
 /// 100k-document run, for memory the operating system reclaims at exit anyway. Only for plain
@@ -107,29 +134,76 @@ fn run(cli: Cli) -> Result<i32> {
             // No output of `cluster` needs the texts.
             let (corpus, out) =
                 read_and_detect(&input.inputs, &ropts, &cfg, detect.quiet, |_| true)?;
-            match output {
-                Some(path) => {
-                    let mut f = AtomicFile::create(&path)
-                        .with_context(|| format!("{}: cannot create", path.display()))?;
-                    output::write_clusters(f.writer(), &corpus.docs, &out, format.into())
-                        .with_context(|| format!("{}: write failed", path.display()))?;
-                    f.commit()
-                        .with_context(|| format!("{}: write failed", path.display()))?;
-                }
-                None => {
-                    let stdout = std::io::stdout();
-                    let mut w = std::io::BufWriter::new(stdout.lock());
-                    output::write_clusters(&mut w, &corpus.docs, &out, format.into())
-                        .context("writing to standard output")?;
-                    w.flush().context("writing to standard output")?;
-                }
-            }
+            write_cluster_output(output.as_deref(), &corpus.docs, &out, format.into())?;
             if !detect.quiet {
                 summary(&corpus, &out, started.elapsed(), None);
             }
             let status = strict_status(input.read.strict, &corpus);
             exit_without_freeing((corpus, out));
             return Ok(status);
+        }
+        Command::Sketch {
+            input,
+            shingles,
+            output,
+            threads,
+            quiet,
+        } => {
+            set_threads(threads)?;
+            let cfg = Config {
+                shingle: shingles.to_config(),
+                ..Config::default()
+            };
+            let started = Instant::now();
+            let ropts = input.read.to_options(false);
+            let prep = pipeline::Preparer {
+                cfg: &cfg,
+                free_text: |_| true,
+            };
+            let (corpus, prepared) = io::read_inputs_with(&input.inputs, &ropts, &prep)?;
+            wiredup::shard::write(&output, &cfg.shingle, &corpus.docs, &prepared)?;
+            if !quiet {
+                eprintln!(
+                    "wiredup: read {} records ({:.1} MB) = {} documents + {} malformed records skipped; wrote {} in {:.2}s",
+                    corpus.docs.len() + corpus.skipped.len(),
+                    corpus.bytes_read as f64 / 1e6,
+                    corpus.docs.len(),
+                    corpus.skipped.len(),
+                    output.display(),
+                    started.elapsed().as_secs_f64()
+                );
+                for sk in corpus.skipped.iter().take(20) {
+                    eprintln!("  skipped {sk}");
+                }
+            }
+            let status = strict_status(input.read.strict, &corpus);
+            exit_without_freeing((corpus, prepared));
+            return Ok(status);
+        }
+        Command::ClusterShards {
+            shards,
+            detect,
+            format,
+            output,
+        } => {
+            let cfg = setup(&detect)?;
+            let started = Instant::now();
+            let read = wiredup::shard::read_all(&shards, &cfg.shingle)?;
+            let read_time = started.elapsed();
+            let mut out = pipeline::run_prepared(&read.docs, read.prepared, None, &cfg, &|_| {});
+            out.stats
+                .timings
+                .insert(0, ("read shards".to_string(), read_time));
+            let corpus = Corpus {
+                docs: read.docs,
+                ..Corpus::default()
+            };
+            write_cluster_output(output.as_deref(), &corpus.docs, &out, format.into())?;
+            if !detect.quiet {
+                summary(&corpus, &out, started.elapsed(), None);
+            }
+            exit_without_freeing((corpus, out));
+            return Ok(0);
         }
         Command::Dedup {
             input,
