@@ -5,15 +5,12 @@ use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
-use wiredup::boilerplate::BoilerplateConfig;
-use wiredup::cluster::ClusterConfig;
 use wiredup::io::ReadOptions;
 use wiredup::lsh::LshParams;
-use wiredup::minhash::{MinHashConfig, Scheme};
+use wiredup::minhash::Scheme;
 use wiredup::output::Format;
-use wiredup::pipeline::{Banding, Config};
+use wiredup::pipeline::{Banding, Config, Options};
 use wiredup::shingle::{ShingleConfig, ShingleKind};
-use wiredup::verify::VerifyConfig;
 
 /// Find copies of the same news story: wire copy republished by outlets and scraped reposts.
 #[derive(Debug, Parser)]
@@ -492,48 +489,33 @@ impl DetectArgs {
     /// Converts the flags into the library configuration. Ranges were checked by clap; the one
     /// cross-flag rule (bands x rows <= num_perm) is checked here, as a usage error.
     pub fn to_config(&self) -> Result<Config, clap::Error> {
-        let num_perm = self.num_perm as usize;
-        let banding = match (self.bands, self.rows) {
-            (Some(b), Some(r)) => {
-                let (b, r) = (b as usize, r as usize);
-                if b * r > num_perm {
-                    return Err(Cli::command().error(
-                        clap::error::ErrorKind::ValueValidation,
-                        format!("--bands x --rows must be at most --num-perm ({num_perm}), got {b} x {r}"),
-                    ));
-                }
-                Banding::Manual(LshParams::fixed(b, r))
-            }
-            _ => Banding::Auto {
-                jaccard: self.lsh_threshold,
-                fn_weight: 0.8,
+        let shingle = self.shingles.to_config();
+        let opts = Options {
+            threshold: self.threshold,
+            containment: self.containment,
+            shingle: shingle.kind,
+            k: Some(shingle.k),
+            num_perm: self.num_perm as usize,
+            seed: self.seed,
+            sketch: match self.sketch {
+                SketchArg::Oph => Scheme::Oph,
+                SketchArg::Classic => Scheme::Classic,
             },
+            lsh_threshold: self.lsh_threshold,
+            bands_rows: self
+                .bands
+                .zip(self.rows)
+                .map(|(b, r)| (b as usize, r as usize)),
+            boilerplate_per_source: self.boilerplate_per_source,
+            boilerplate_docs: self.boilerplate_docs,
+            guard: !self.no_guard,
         };
-        Ok(Config {
-            shingle: self.shingles.to_config(),
-            minhash: MinHashConfig {
-                num_perm,
-                seed: self.seed,
-                scheme: match self.sketch {
-                    SketchArg::Oph => Scheme::Oph,
-                    SketchArg::Classic => Scheme::Classic,
-                },
-            },
-            banding,
-            boilerplate: BoilerplateConfig {
-                min_source_docs: self.boilerplate_per_source,
-                min_corpus_docs: self.boilerplate_docs,
-            },
-            verify: VerifyConfig {
-                threshold: self.threshold,
-                containment: self.containment,
-                ..VerifyConfig::default()
-            },
-            cluster: ClusterConfig {
-                guard: !self.no_guard,
-                ..ClusterConfig::default()
-            },
-            ..Config::default()
+        opts.to_config().map_err(|e| {
+            Cli::command().error(
+                clap::error::ErrorKind::ValueValidation,
+                e.replace("bands x rows", "--bands x --rows")
+                    .replace("num_perm", "--num-perm"),
+            )
         })
     }
 }

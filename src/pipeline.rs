@@ -87,6 +87,136 @@ impl Default for Config {
     }
 }
 
+/// The detector's options as a user sets them (the command line's flags, the Python
+/// bindings' keyword arguments): plain values with the tuned defaults, turned into a [`Config`]
+/// by [`Options::to_config`], so every front end gets the same configuration from the same
+/// choices.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Options {
+    /// Copy threshold (share of the longer story text shared), 0 to 1.
+    pub threshold: f64,
+    /// Containment threshold (share of the shorter story text inside the longer), 0 to 1.
+    pub containment: f64,
+    /// Shingle unit.
+    pub shingle: crate::shingle::ShingleKind,
+    /// Shingle length; `None`: 3 words or 5 characters.
+    pub k: Option<usize>,
+    /// Signature length.
+    pub num_perm: usize,
+    /// MinHash seed.
+    pub seed: u64,
+    /// Sketch scheme.
+    pub sketch: crate::minhash::Scheme,
+    /// Jaccard threshold the bands are tuned for; `None`: derived from `threshold`.
+    pub lsh_threshold: Option<f64>,
+    /// Bands and rows set by hand (both or neither).
+    pub bands_rows: Option<(usize, usize)>,
+    /// Boilerplate rule per source (0: off).
+    pub boilerplate_per_source: usize,
+    /// Boilerplate rule over the corpus (`None`: max(32, n/50); 0: off).
+    pub boilerplate_docs: Option<usize>,
+    /// Guarded clustering (off: connected components).
+    pub guard: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        let c = Config::default();
+        Options {
+            threshold: c.verify.threshold,
+            containment: c.verify.containment,
+            shingle: c.shingle.kind,
+            k: None,
+            num_perm: c.minhash.num_perm,
+            seed: c.minhash.seed,
+            sketch: c.minhash.scheme,
+            lsh_threshold: None,
+            bands_rows: None,
+            boilerplate_per_source: c.boilerplate.min_source_docs,
+            boilerplate_docs: c.boilerplate.min_corpus_docs,
+            guard: c.cluster.guard,
+        }
+    }
+}
+
+impl Options {
+    /// The configuration these options make.
+    ///
+    /// # Errors
+    ///
+    /// A message naming the option, for values out of range (thresholds outside 0 to 1,
+    /// `k` or `num_perm` of 0, more band rows than signature rows).
+    pub fn to_config(&self) -> Result<Config, String> {
+        let unit = |name: &str, v: f64| {
+            if (0.0..=1.0).contains(&v) {
+                Ok(v)
+            } else {
+                Err(format!("{name} must be between 0 and 1, got {v}"))
+            }
+        };
+        let threshold = unit("threshold", self.threshold)?;
+        let containment = unit("containment", self.containment)?;
+        if let Some(j) = self.lsh_threshold {
+            unit("lsh_threshold", j)?;
+        }
+        if self.num_perm == 0 || self.num_perm > 65_536 {
+            return Err(format!(
+                "num_perm must be 1 to 65536, got {}",
+                self.num_perm
+            ));
+        }
+        let k = self.k.unwrap_or(match self.shingle {
+            crate::shingle::ShingleKind::Words => ShingleConfig::default().k,
+            crate::shingle::ShingleKind::Chars => 5,
+        });
+        if k == 0 || k > 64 {
+            return Err(format!("k must be 1 to 64, got {k}"));
+        }
+        let banding = match self.bands_rows {
+            Some((b, r)) => {
+                if b == 0 || r == 0 || b.saturating_mul(r) > self.num_perm {
+                    return Err(format!(
+                        "bands x rows must be at least 1 and at most num_perm ({}), got {b} x {r}",
+                        self.num_perm
+                    ));
+                }
+                Banding::Manual(LshParams::fixed(b, r))
+            }
+            None => Banding::Auto {
+                jaccard: self.lsh_threshold,
+                fn_weight: 0.8,
+            },
+        };
+        Ok(Config {
+            shingle: ShingleConfig {
+                kind: self.shingle,
+                k,
+                ..ShingleConfig::default()
+            },
+            minhash: MinHashConfig {
+                num_perm: self.num_perm,
+                seed: self.seed,
+                scheme: self.sketch,
+            },
+            banding,
+            boilerplate: BoilerplateConfig {
+                min_source_docs: self.boilerplate_per_source,
+                min_corpus_docs: self.boilerplate_docs,
+            },
+            verify: VerifyConfig {
+                threshold,
+                containment,
+                ..VerifyConfig::default()
+            },
+            cluster: ClusterConfig {
+                guard: self.guard,
+                ..ClusterConfig::default()
+            },
+            ..Config::default()
+        })
+    }
+}
+
 impl Config {
     /// The band layout this configuration uses.
     pub fn lsh_params(&self) -> LshParams {
@@ -571,6 +701,32 @@ pub fn run_prepared(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn default_options_make_the_default_config() {
+        assert_eq!(Options::default().to_config(), Ok(Config::default()));
+        let bad = |o: Options| o.to_config().unwrap_err();
+        assert!(bad(Options {
+            threshold: 1.5,
+            ..Options::default()
+        })
+        .contains("threshold"));
+        assert!(bad(Options {
+            k: Some(0),
+            ..Options::default()
+        })
+        .contains("k must"));
+        assert!(bad(Options {
+            bands_rows: Some((20, 8)),
+            ..Options::default()
+        })
+        .contains("bands x rows"));
+        let chars = Options {
+            shingle: crate::shingle::ShingleKind::Chars,
+            ..Options::default()
+        };
+        assert_eq!(chars.to_config().map(|c| c.shingle.k), Ok(5));
+    }
 
     #[test]
     fn parses_times() {
