@@ -350,6 +350,12 @@ pub fn shingle_all(prepared: &mut [Prepared], bp: &Boilerplate, _cfg: &Config) {
         .for_each_init(hashsort::Scratch::default, |sort, d| story_set(d, bp, sort));
 }
 
+/// [`shingle_all`] for one document: its shingles become its story set (a distributed run
+/// applies it document by document, with the boilerplate learned over the whole corpus).
+pub fn story_set_of(d: &mut Prepared, bp: &Boilerplate) {
+    story_set(d, bp, &mut hashsort::Scratch::default());
+}
+
 /// [`shingle_all`] for one document.
 fn story_set(d: &mut Prepared, bp: &Boilerplate, sort: &mut hashsort::Scratch<u64>) {
     let mut any_story = false;

@@ -139,6 +139,27 @@ pub fn estimated_intersection_upper(sig_a: &[u32], sig_b: &[u32], size_a: u32, s
     i.min(size_a.min(size_b) as f64)
 }
 
+/// Decides one candidate pair: documents `a` and `b` with their story sets and signatures
+/// (`None` for an empty set). Returns the exact scores when the pair is a copy, and whether the
+/// signature pre-filter settled it without the exact intersection.
+pub fn verify_pair(
+    a: u32,
+    b: u32,
+    (sa, ga): (&[u64], Option<&[u32]>),
+    (sb, gb): (&[u64], Option<&[u32]>),
+    cfg: &VerifyConfig,
+) -> (Option<PairScore>, bool) {
+    let (na, nb) = (sa.len() as u32, sb.len() as u32);
+    if let (Some(ga), Some(gb)) = (ga, gb) {
+        let upper = estimated_intersection_upper(ga, gb, na, nb);
+        if !passes(upper, na, nb, cfg) {
+            return (None, true);
+        }
+    }
+    let s = PairScore::exact(a, b, sa, sb);
+    (s.passes(cfg).then_some(s), false)
+}
+
 /// Counts of how candidates were decided.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct VerifyStats {
@@ -158,16 +179,13 @@ pub fn verify(
     let decided: Vec<(Option<PairScore>, bool)> = candidates
         .par_iter()
         .map(|&(a, b)| {
-            let (sa, sb) = (&sets[a as usize], &sets[b as usize]);
-            let (na, nb) = (sa.len() as u32, sb.len() as u32);
-            if let (Some(ga), Some(gb)) = (sigs.get(a as usize), sigs.get(b as usize)) {
-                let upper = estimated_intersection_upper(ga, gb, na, nb);
-                if !passes(upper, na, nb, cfg) {
-                    return (None, true);
-                }
-            }
-            let s = PairScore::exact(a, b, sa, sb);
-            (s.passes(cfg).then_some(s), false)
+            verify_pair(
+                a,
+                b,
+                (&sets[a as usize], sigs.get(a as usize)),
+                (&sets[b as usize], sigs.get(b as usize)),
+                cfg,
+            )
         })
         .collect();
     let mut stats = VerifyStats {
