@@ -408,20 +408,13 @@ pub struct ShingleArgs {
 
 impl ShingleArgs {
     /// The library's shingle configuration.
-    pub fn to_config(&self) -> ShingleConfig {
+    /// The unit and length; the length's default (3 words, 5 characters) is `Options`'.
+    pub fn options(&self) -> (ShingleKind, Option<usize>) {
         let kind = match self.shingle {
             ShingleArg::Words => ShingleKind::Words,
             ShingleArg::Chars => ShingleKind::Chars,
         };
-        let k = self.k.map(|k| k as usize).unwrap_or(match kind {
-            ShingleKind::Words => ShingleConfig::default().k,
-            ShingleKind::Chars => 5,
-        });
-        ShingleConfig {
-            kind,
-            k,
-            ..ShingleConfig::default()
-        }
+        (kind, self.k.map(|k| k as usize))
     }
 }
 
@@ -489,12 +482,12 @@ impl DetectArgs {
     /// Converts the flags into the library configuration. Ranges were checked by clap; the one
     /// cross-flag rule (bands x rows <= num_perm) is checked here, as a usage error.
     pub fn to_config(&self) -> Result<Config, clap::Error> {
-        let shingle = self.shingles.to_config();
+        let (shingle, k) = self.shingles.options();
         let opts = Options {
             threshold: self.threshold,
             containment: self.containment,
-            shingle: shingle.kind,
-            k: Some(shingle.k),
+            shingle,
+            k,
             num_perm: self.num_perm as usize,
             seed: self.seed,
             sketch: match self.sketch {

@@ -750,12 +750,8 @@ impl Index {
         let params = config_problems(cfg)?;
         let mut cfg = cfg.clone();
         cfg.banding = Banding::Manual(params.clone());
-        let mut offsets = Vec::with_capacity(params.bands());
-        let mut pos = 0;
-        for &r in &params.rows {
-            offsets.push((pos, r));
-            pos += r;
-        }
+        // config_problems checked that the bands fit in the signature.
+        let offsets = params.ranges(cfg.minhash.num_perm);
         let hasher = Hasher::new(&cfg.minhash);
         let corpus_t = cfg.boilerplate.corpus_threshold(0);
         Ok(Index {

@@ -73,6 +73,22 @@ impl LshParams {
         }
     }
 
+    /// `(start, rows)` of each band that fits in a signature of `num_perm` values, in order:
+    /// band `i` hashes `sig[start..start + rows]` (see [`band_key`]). Every user of band keys
+    /// (the batch pipeline, the index, the Python bindings) goes through this one layout.
+    pub fn ranges(&self, num_perm: usize) -> Vec<(usize, usize)> {
+        let mut out = Vec::with_capacity(self.rows.len());
+        let mut pos = 0;
+        for &r in &self.rows {
+            if pos + r > num_perm {
+                break;
+            }
+            out.push((pos, r));
+            pos += r;
+        }
+        out
+    }
+
     /// Number of bands.
     pub fn bands(&self) -> usize {
         self.rows.len()
@@ -188,16 +204,7 @@ pub fn bucket_pairs(entries: &mut [(u64, u32)], limits: &BucketLimits, out: &mut
 
 /// Candidate pairs from banded signatures: sorted, deduplicated, `i < j`.
 pub fn candidates(sigs: &Signatures, params: &LshParams, limits: &BucketLimits) -> Vec<(u32, u32)> {
-    let p = sigs.num_perm();
-    let mut offsets = Vec::with_capacity(params.bands());
-    let mut pos = 0;
-    for &r in &params.rows {
-        if pos + r > p {
-            break;
-        }
-        offsets.push((pos, r));
-        pos += r;
-    }
+    let offsets = params.ranges(sigs.num_perm());
     // Bands are processed a few at a time (one per worker) and each group's pairs are merged
     // into the running, deduplicated result, so peak memory is the result plus one group's
     // pairs: with many identical documents every band yields the same pairs, and keeping all

@@ -150,10 +150,14 @@ fn run(cli: Cli) -> Result<i32> {
             quiet,
         } => {
             set_threads(threads)?;
-            let cfg = Config {
-                shingle: shingles.to_config(),
-                ..Config::default()
-            };
+            let (shingle, k) = shingles.options();
+            let cfg = pipeline::Options {
+                shingle,
+                k,
+                ..pipeline::Options::default()
+            }
+            .to_config()
+            .map_err(anyhow::Error::msg)?;
             let started = Instant::now();
             let ropts = input.read.to_options(false);
             let prep = pipeline::Preparer {
@@ -175,6 +179,9 @@ fn run(cli: Cli) -> Result<i32> {
                 for sk in corpus.skipped.iter().take(20) {
                     eprintln!("  skipped {sk}");
                 }
+                if corpus.skipped.len() > 20 {
+                    eprintln!("  ... and {} more", corpus.skipped.len() - 20);
+                }
             }
             let status = strict_status(input.read.strict, &corpus);
             exit_without_freeing((corpus, prepared));
@@ -194,8 +201,15 @@ fn run(cli: Cli) -> Result<i32> {
             out.stats
                 .timings
                 .insert(0, ("read shards".to_string(), read_time));
+            // The summary's MB and MB/s are of the shard files read.
+            let bytes_read = shards
+                .iter()
+                .filter_map(|p| std::fs::metadata(p).ok())
+                .map(|m| m.len())
+                .sum();
             let corpus = Corpus {
                 docs: read.docs,
+                bytes_read,
                 ..Corpus::default()
             };
             write_cluster_output(output.as_deref(), &corpus.docs, &out, format.into())?;

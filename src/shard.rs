@@ -15,8 +15,8 @@
 //!
 //! The file is a framed file ([`crate::framed`]: magic `\x89WDS\r\n\x1a\n`, version, checksum,
 //! written atomically), specified in FORMAT.md. Size: about 8 bytes per raw shingle plus
-//! 16 per paragraph, so roughly 3.5 KB per news article (more than its compressed text, less
-//! than its JSON). Reading checks every count against the bytes left and every paragraph's
+//! 16 per paragraph, so roughly 3.2 KB per news article (measured on generated news: 323 MB
+//! for 100,000 articles of 262 MB of JSON). Reading checks every count against the bytes left and every paragraph's
 //! shingle range, so a damaged or hostile file is an error, never a panic.
 
 use std::collections::HashMap;
@@ -181,9 +181,11 @@ fn parse_body(
     let n = r.u64()?;
     // Each document takes at least 25 bytes (empty id, flags, empty origin, line, counts).
     let n = r.fits(n, 25, "documents")?;
+    // A document in memory is ten times its smallest encoding: reserve for a bounded number
+    // and let the vectors grow, so a hostile count cannot reserve more than the file holds.
     let mut out = Shards {
-        docs: Vec::with_capacity(n),
-        prepared: Vec::with_capacity(n),
+        docs: Vec::with_capacity(n.min(1 << 16)),
+        prepared: Vec::with_capacity(n.min(1 << 16)),
     };
     let mut buf: Vec<u8> = Vec::new();
     for _ in 0..n {

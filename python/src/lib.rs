@@ -177,11 +177,12 @@ fn sign<'py>(
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
         let mut prepared = pipeline::normalize_all(&refs, &cfg);
         let none = Boilerplate::default();
+        let signer = Signer::new(&cfg);
         prepared
             .par_iter_mut()
             .map(|p| {
                 pipeline::story_set_of(p, &none);
-                sign_one(&p.shingles, &cfg)
+                signer.sign(&p.shingles)
             })
             .collect()
     });
@@ -191,24 +192,36 @@ fn sign<'py>(
         .collect())
 }
 
-/// Signature bytes and band keys of one story set.
-fn sign_one(set: &[u64], cfg: &Config) -> (Option<Vec<u8>>, Vec<i64>) {
-    let hasher = Hasher::new(&cfg.minhash);
-    let mut sig = vec![0u32; hasher.num_perm()];
-    if !hasher.sign_into(set, &mut sig) {
-        return (None, Vec::new());
-    }
-    let mut keys = Vec::new();
-    let mut pos = 0;
-    for (band, &r) in cfg.lsh_params().rows.iter().enumerate() {
-        if pos + r > sig.len() {
-            break;
+/// What signing needs, built once per call (the band layout is an optimisation over band
+/// counts, far too costly to redo per document).
+struct Signer {
+    hasher: Hasher,
+    ranges: Vec<(usize, usize)>,
+}
+
+impl Signer {
+    fn new(cfg: &Config) -> Self {
+        Signer {
+            hasher: Hasher::new(&cfg.minhash),
+            ranges: cfg.lsh_params().ranges(cfg.minhash.num_perm),
         }
-        keys.push(lsh::band_key(&sig[pos..pos + r], band) as i64);
-        pos += r;
     }
-    let bytes = sig.iter().flat_map(|v| v.to_le_bytes()).collect();
-    (Some(bytes), keys)
+
+    /// Signature bytes and band keys of one story set (`None` and no keys when it is empty).
+    fn sign(&self, set: &[u64]) -> (Option<Vec<u8>>, Vec<i64>) {
+        let mut sig = vec![0u32; self.hasher.num_perm()];
+        if !self.hasher.sign_into(set, &mut sig) {
+            return (None, Vec::new());
+        }
+        let keys = self
+            .ranges
+            .iter()
+            .enumerate()
+            .map(|(band, &(start, r))| lsh::band_key(&sig[start..start + r], band) as i64)
+            .collect();
+        let bytes = sig.iter().flat_map(|v| v.to_le_bytes()).collect();
+        (Some(bytes), keys)
+    }
 }
 
 fn index_err(e: IndexError) -> PyErr {
@@ -451,11 +464,12 @@ fn story_sign<'py>(
     }
     let bp = Boilerplate::from_hashes(boilerplate.iter().map(|&h| h as u64));
     let out: Vec<(Vec<u8>, Option<Vec<u8>>, Vec<i64>, bool)> = py.detach(|| {
+        let signer = Signer::new(&cfg);
         prepared
             .par_iter_mut()
             .map(|p| {
                 pipeline::story_set_of(p, &bp);
-                let (sig, keys) = sign_one(&p.shingles, &cfg);
+                let (sig, keys) = signer.sign(&p.shingles);
                 let set: Vec<u8> = p.shingles.iter().flat_map(|v| v.to_le_bytes()).collect();
                 (set, sig, keys, p.all_boilerplate)
             })

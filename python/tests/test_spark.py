@@ -104,3 +104,28 @@ def test_connected_components(session):
     edges = sc.parallelize([(5, 6), (6, 7), (1, 2), (9, 9), (3, 1), (10, 11), (11, 5)])
     got = dict(wds.connected_components(edges).collect())
     assert got == {1: 1, 2: 1, 3: 1, 5: 5, 6: 5, 7: 5, 10: 5, 11: 5}
+
+
+def test_bad_records_are_errors_naming_the_row(session):
+    rows = [("a", "one two three four"), ("b", None)]
+    df = session.createDataFrame(rows, "id string, text string")
+    with pytest.raises(ValueError, match="row 1: text must be a string"):
+        wds.dedup(df)
+    df = session.createDataFrame([("a", "x y z"), ("a", "p q r")], "id string, text string")
+    with pytest.raises(ValueError, match="duplicate id 'a'"):
+        wds.dedup(df)
+
+
+def test_timestamps_and_missing_columns(session):
+    import datetime
+
+    text = "The council approved the new budget on Tuesday after a long debate about schools and roads."
+    rows = [
+        (1, text, datetime.datetime(2024, 5, 2, 10, 0, 0)),
+        (2, text + " Copyright 2024.", datetime.datetime(2024, 5, 1, 9, 0, 0)),
+    ]
+    df = session.createDataFrame(rows, "id long, text string, published timestamp")
+    out = {r["id"]: r for r in wds.dedup(df, source_col=None).collect()}
+    # Integer ids are compared as strings; the earlier timestamp is the representative.
+    assert out[1]["representative"] == "2" and out[1]["duplicate"]
+    assert out[2]["representative"] == "2" and not out[2]["duplicate"]

@@ -15,8 +15,10 @@ Quick start::
 
     import wiredup
     docs = [{"id": "a", "text": "..."}, {"id": "b", "text": "..."}]
-    for row in wiredup.cluster(docs):
-        print(row["id"], row["cluster"], row["representative"])
+    for row in wiredup.cluster(docs):                      # one row per document
+        print(row["id"], row["cluster"])
+    for c in wiredup.cluster(docs, format="clusters"):     # clusters of two or more
+        print(c["representative"], [m["id"] for m in c["members"]])
 
 For Spark, see ``wiredup.spark``; for runs split across machines without Python, the
 ``wiredup sketch`` / ``wiredup cluster-shards`` commands.
@@ -70,9 +72,11 @@ def cluster(
     """Clusters documents (dicts with ``id``, ``text`` and optional ``source`` and
     ``published``) and returns the rows ``wiredup cluster --format FORMAT`` would print:
 
-    - ``assignments``: one row per document, in input order: ``id``, ``cluster``,
-      ``representative`` and the document's scores against it;
-    - ``clusters``: one row per cluster of two or more, with its members;
+    - ``assignments``: one row per document, in input order: ``id`` and ``cluster`` (clusters
+      numbered by their first document);
+    - ``clusters``: one row per cluster of two or more: ``cluster``, ``representative``,
+      ``size`` and ``members`` (each with ``id``, ``similarity``, ``jaccard``,
+      ``containment`` against the representative);
     - ``pairs``: one row per verified copy pair.
     """
     ids, texts, sources, published = _columns(docs)

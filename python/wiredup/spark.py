@@ -58,6 +58,51 @@ def _batches(it: Iterable[Any], size: int = 2048) -> Iterator[List[Any]]:
         yield batch
 
 
+# The CLI's limits (src/io.rs): longest id, longest text.
+MAX_ID_BYTES = 1024
+MAX_DOC_BYTES = 16 * 1024 * 1024
+
+
+def _record(
+    row: Any,
+    id_col: str,
+    text_col: str,
+    source_col: Optional[str],
+    published_col: Optional[str],
+    cols: List[str],
+) -> Any:
+    """(id, text, source, published) of a row, or what is wrong with it (a str)."""
+    import datetime
+
+    raw_id = row[id_col]
+    if isinstance(raw_id, bool) or not isinstance(raw_id, (str, int)):
+        return f"id must be a string or an integer, got {type(raw_id).__name__}"
+    rid = str(raw_id)
+    if not rid:
+        return "empty id"
+    if len(rid.encode("utf-8")) > MAX_ID_BYTES:
+        return f"id longer than {MAX_ID_BYTES} bytes"
+    text = row[text_col]
+    if not isinstance(text, str):
+        return f"text must be a string, got {type(text).__name__}"
+    if len(text.encode("utf-8")) > MAX_DOC_BYTES:
+        return f"text is over the limit of {MAX_DOC_BYTES} bytes"
+
+    def opt_field(name: Optional[str]) -> Optional[str]:
+        if name is None or name not in cols:
+            return None
+        v = row[name]
+        if isinstance(v, datetime.datetime):
+            if v.tzinfo is not None:
+                v = v.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+            return v.strftime("%Y-%m-%dT%H:%M:%SZ")
+        if isinstance(v, datetime.date):
+            return v.isoformat()
+        return v if isinstance(v, str) else None
+
+    return (rid, text, opt_field(source_col), opt_field(published_col))
+
+
 def connected_components(edges: Any) -> Any:
     """Connected components of an RDD of ``(u, v)`` integer edges by large-star / small-star.
 
@@ -120,8 +165,16 @@ def dedup(
     (true for every member but the representative) and ``similarity`` (to the representative;
     1.0 for the representative and singletons).
 
-    Rows keep their order. Ids (``id_col``) must be unique and non-empty; integer ids are
-    compared as their decimal strings, as in the CLI.
+    Rows keep their order. Records are checked as the CLI's reader checks JSONL records: an
+    id must be a non-empty string of at most 1,024 bytes or an integer (compared as its decimal
+    string), ids must be unique, a text must be a string of at most 16 MiB; the first record
+    that is not is a ``ValueError`` naming its row. ``source`` and ``published`` are used when
+    they are strings (a Spark date or timestamp ``published`` is taken as its ISO 8601 UTC
+    time); other values are ignored, as the CLI ignores non-string fields.
+
+    Input order is the order of ``df.rdd``; it is numbered once and persisted, so the results
+    go back onto the rows they came from. A DataFrame whose order is not stable (fresh out of a
+    shuffle) should be sorted first.
     """
     from pyspark.sql import Row
     from pyspark.sql.types import (
@@ -133,6 +186,8 @@ def dedup(
         StructType,
     )
 
+    from pyspark import StorageLevel
+
     spark = df.sparkSession
     sc = spark.sparkContext
     cols = df.columns
@@ -142,28 +197,18 @@ def dedup(
     opt = dict(options)
     shingle_opts = {k: opt[k] for k in ("shingle", "k") if k in opt}
 
-    def field(row: Any, name: Optional[str]) -> Optional[str]:
-        if name is None or name not in cols:
-            return None
-        v = row[name]
-        return v if isinstance(v, str) else None
-
-    indexed = df.rdd.zipWithIndex().map(
-        lambda ri: (
-            ri[1],
-            (
-                str(ri[0][id_col]) if ri[0][id_col] is not None else "",
-                ri[0][text_col] if isinstance(ri[0][text_col], str) else "",
-                field(ri[0], source_col),
-                field(ri[0], published_col),
-            ),
-        )
-    )
+    # Rows numbered once, in input order, and kept: both the pipeline and the final join read
+    # this one numbering.
+    numbered = df.rdd.zipWithIndex().map(lambda ri: (ri[1], ri[0]))
+    numbered.persist(StorageLevel.MEMORY_AND_DISK)
+    checked = numbered.map(lambda kv: (kv[0], _record(kv[1], id_col, text_col, source_col, published_col, cols)))
+    bad = checked.filter(lambda kv: isinstance(kv[1], str)).take(1)
+    if bad:
+        raise ValueError(f"row {bad[0][0]}: {bad[0][1]}")
+    indexed = checked
     indexed.cache()
     n = indexed.count()
     ids = indexed.map(lambda kv: kv[1][0])
-    if ids.filter(lambda i: i == "").count() > 0:
-        raise ValueError("a document has an empty or missing id")
     dup = ids.map(lambda i: (i, 1)).reduceByKey(lambda a, b: a + b).filter(lambda kv: kv[1] > 1).take(1)
     if dup:
         raise ValueError(f"duplicate id {dup[0][0]!r}")
@@ -204,6 +249,7 @@ def dedup(
     )
     bp_list = sorted(bp_hashes)
     bp_b = sc.broadcast(bp_list)
+    bp_set_b = sc.broadcast(frozenset(bp_list))
 
     # 4. Story sets, signatures, band keys.
     def story_part(it: Iterable[Any]) -> Iterator[Any]:
@@ -231,7 +277,7 @@ def dedup(
     if para_on:
 
         def story_paras(kv: Tuple[int, Any]) -> List[Tuple[int, int]]:
-            bp = set(bp_b.value)
+            bp = bp_set_b.value
             p = kv[1]
             keys = {h for h, w in zip(p[2], p[3]) if w >= min_words and h not in bp}
             return [(h, kv[0]) for h in keys]
@@ -307,7 +353,7 @@ def dedup(
         )
     )
     # Back onto the original rows, in input order.
-    rows = df.rdd.zipWithIndex().map(lambda ri: (ri[1], ri[0])).join(result).sortByKey()
+    rows = numbered.join(result).sortByKey()
     schema = StructType(
         list(df.schema.fields)
         + [
