@@ -13,7 +13,7 @@
 //! Invariant (tested): `cluster-shards A.wds B.wds` gives byte-identical output to
 //! `wiredup cluster a.jsonl b.jsonl` with the same options, whatever the thread counts.
 //!
-//! The file is a framed file ([`crate::framed`]: magic `\x89WDS\r\n\x1a\n`, version, checksum,
+//! The file is a framed file (`src/framed.rs`: magic `\x89WDS\r\n\x1a\n`, version, checksum,
 //! written atomically), specified in FORMAT.md. Size: about 8 bytes per raw shingle plus
 //! 16 per paragraph, so roughly 3.2 KB per news article (measured on generated news: 323 MB
 //! for 100,000 articles of 262 MB of JSON). Reading checks every count against the bytes left and every paragraph's
