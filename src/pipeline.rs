@@ -414,6 +414,33 @@ fn paragraph_pairs(prepared: &[Prepared], bp: &Boilerplate, cfg: &Config) -> Vec
     out
 }
 
+/// What the representative choice knows of a document: its `published` field (parsed) and the
+/// size of its story set.
+pub fn rep_key(published: Option<&str>, length: u32) -> RepKey {
+    RepKey {
+        published: published.and_then(parse_time),
+        length,
+    }
+}
+
+/// The representative of a group of documents (`members`, indices into `keys` and `sets`) and
+/// every member's exact scores against it; `None` for an empty group.
+pub fn score_group(
+    members: &[u32],
+    keys: &[RepKey],
+    sets: &[Vec<u64>],
+) -> Option<(u32, Vec<Member>)> {
+    let rep = cluster::representative(members, keys)?;
+    let ms = members
+        .iter()
+        .map(|&m| Member {
+            doc: m,
+            score: PairScore::exact(m, rep, &sets[m as usize], &sets[rep as usize]),
+        })
+        .collect();
+    Some((rep, ms))
+}
+
 /// One member of a cluster with its scores against the representative.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Member {
@@ -653,10 +680,7 @@ pub fn run_prepared(
     let keys: Vec<RepKey> = docs
         .par_iter()
         .zip(&sizes)
-        .map(|(d, &length)| RepKey {
-            published: d.published.as_deref().and_then(parse_time),
-            length,
-        })
+        .map(|(d, &length)| rep_key(d.published.as_deref(), length))
         .collect();
     let groups = cluster::groups(&labels);
     let mut cluster_ids = vec![0u32; docs.len()];
@@ -671,14 +695,7 @@ pub fn run_prepared(
         .enumerate()
         .filter(|(_, members)| members.len() >= 2)
         .filter_map(|(gid, members)| {
-            let rep = cluster::representative(members, &keys)?;
-            let ms = members
-                .iter()
-                .map(|&m| Member {
-                    doc: m,
-                    score: PairScore::exact(m, rep, &sets[m as usize], &sets[rep as usize]),
-                })
-                .collect();
+            let (rep, ms) = score_group(members, &keys, &sets)?;
             Some(Cluster {
                 id: gid as u32,
                 representative: rep,

@@ -596,23 +596,22 @@ fn cluster_component(
         let keys: Vec<RepKey> = published
             .iter()
             .zip(&sizes)
-            .map(|(p, &length)| RepKey {
-                published: p.as_deref().and_then(pipeline::parse_time),
-                length,
-            })
+            .map(|(p, &length)| pipeline::rep_key(p.as_deref(), length))
             .collect();
         let mut out = Vec::with_capacity(m);
         for group in cluster::groups(&labels) {
-            let rep = cluster::representative(&group, &keys).unwrap_or(group[0]);
-            for &x in &group {
-                let s = PairScore::exact(x, rep, &sets[x as usize], &sets[rep as usize]);
+            let Some((rep, scored)) = pipeline::score_group(&group, &keys, &sets) else {
+                continue;
+            };
+            for s in scored {
+                let x = s.doc as usize;
                 out.push((
-                    members[x as usize],
-                    members[labels[x as usize] as usize],
+                    members[x],
+                    members[labels[x] as usize],
                     members[rep as usize],
-                    s.intersection,
-                    s.size_a,
-                    s.size_b,
+                    s.score.intersection,
+                    s.score.size_a,
+                    s.score.size_b,
                 ));
             }
         }
