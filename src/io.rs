@@ -745,13 +745,13 @@ fn list_dir(root: &Path, display_root: &str) -> Result<Vec<(PathBuf, Kind)>, Rea
 
 /// One line read by [`read_line_capped`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct LineInfo {
+pub struct LineInfo {
     /// Bytes consumed from the reader, terminator included.
-    consumed: usize,
+    pub consumed: usize,
     /// The line was longer than the cap; `buf` holds only its start.
-    overflow: bool,
+    pub overflow: bool,
     /// The line ended with `\n` (rather than at the end of the stream).
-    terminated: bool,
+    pub terminated: bool,
 }
 
 /// Position of the first `\n` in `bytes` (SIMD where the CPU has it). The line reader spends
@@ -764,7 +764,7 @@ fn find_newline(bytes: &[u8]) -> Option<usize> {
 /// `start`), storing at most
 /// `cap` bytes of it plus the terminator; the rest of an over-long line is
 /// consumed and dropped. Returns `None` at EOF.
-fn read_line_capped<R: BufRead>(
+pub fn read_line_capped<R: BufRead>(
     reader: &mut R,
     buf: &mut Vec<u8>,
     start: usize,

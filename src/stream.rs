@@ -27,7 +27,7 @@
 //! without `skip_bad`, or an output that cannot be written). A kill between checkpoints loses
 //! the records added since the last one from the index, never the index itself.
 
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, BufReader, Read, Write};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -108,58 +108,31 @@ enum Line {
     TooLong(u64, usize),
 }
 
-/// Reads one line of at most `cap` bytes (a longer one is consumed and reported by length).
-/// `None` at the end of the input.
+/// Reads one line of at most `cap` bytes (a longer one is consumed and reported by length),
+/// with the JSONL reader's line reader. `None` at the end of the input.
 fn read_line<R: Read>(
     r: &mut BufReader<R>,
     cap: usize,
     line_no: &mut u64,
 ) -> io::Result<Option<Line>> {
     let mut buf = Vec::new();
-    let mut len = 0usize;
-    let mut overflow = false;
-    let mut any = false;
-    loop {
-        let available = match r.fill_buf() {
-            Ok(b) => b,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        if available.is_empty() {
-            break;
-        }
-        any = true;
-        let (take, done) = match available.iter().position(|&b| b == b'\n') {
-            Some(i) => (i + 1, true),
-            None => (available.len(), false),
-        };
-        let content = if done { take - 1 } else { take };
-        len += content;
-        if !overflow {
-            if len > cap {
-                overflow = true;
-                buf = Vec::new();
-            } else {
-                buf.extend_from_slice(&available[..content]);
-            }
-        }
-        r.consume(take);
-        if done {
-            break;
-        }
-    }
-    if !any {
+    let Some(info) = crate::io::read_line_capped(r, &mut buf, 0, cap)? else {
         return Ok(None);
-    }
+    };
     *line_no += 1;
-    if buf.ends_with(b"\r") && !overflow {
+    let len = info.consumed - usize::from(info.terminated);
+    // The reader keeps room for a terminator, so an unterminated last line can be one byte
+    // over `cap` without overflowing: the bound here is on the content.
+    if info.overflow || len > cap {
+        return Ok(Some(Line::TooLong(*line_no, len)));
+    }
+    if buf.ends_with(b"\n") {
         buf.pop();
     }
-    Ok(Some(if overflow {
-        Line::TooLong(*line_no, len)
-    } else {
-        Line::Text(*line_no, buf)
-    }))
+    if buf.ends_with(b"\r") {
+        buf.pop();
+    }
+    Ok(Some(Line::Text(*line_no, buf)))
 }
 
 /// A parsed line: a document or a bad record (blank lines are dropped).
@@ -566,6 +539,34 @@ mod tests {
         assert_eq!(s.added, 280);
         assert!(s.pruned > 0);
         assert!(index.len() < 150, "{}", index.len());
+    }
+
+    #[test]
+    fn read_line_bounds_the_content() {
+        let lines = |input: &[u8]| -> Vec<(u64, Option<Vec<u8>>, usize)> {
+            let mut r = BufReader::with_capacity(4, input);
+            let mut n = 0;
+            let mut out = Vec::new();
+            while let Some(l) = read_line(&mut r, 5, &mut n).unwrap() {
+                out.push(match l {
+                    Line::Text(no, b) => (no, Some(b), 0),
+                    Line::TooLong(no, len) => (no, None, len),
+                });
+            }
+            out
+        };
+        assert_eq!(
+            lines(b"12345\n123456\nab\r\n\n123456"),
+            vec![
+                (1, Some(b"12345".to_vec()), 0),
+                (2, None, 6),
+                (3, Some(b"ab".to_vec()), 0),
+                (4, Some(Vec::new()), 0),
+                (5, None, 6),
+            ]
+        );
+        assert_eq!(lines(b"12345"), vec![(1, Some(b"12345".to_vec()), 0)]);
+        assert!(lines(b"").is_empty());
     }
 
     #[test]
