@@ -129,3 +129,16 @@ def test_timestamps_and_missing_columns(session):
     # Integer ids are compared as strings; the earlier timestamp is the representative.
     assert out[1]["representative"] == "2" and out[1]["duplicate"]
     assert out[2]["representative"] == "2" and not out[2]["duplicate"]
+
+
+def test_parquet_input(session, corpus_path, tmp_path):
+    # The corpus as one Parquet file (row order kept), through the command-line entry.
+    pq = tmp_path / "docs.parquet"
+    session.read.json(str(corpus_path)).coalesce(1).write.parquet(str(pq))
+    part = next(p for p in pq.iterdir() if p.suffix == ".parquet")
+    assert wds.main([str(part), "--output", str(tmp_path / "o")]) == 0
+    got = {r["id"]: r["cluster"] for r in session.read.parquet(str(tmp_path / "o" / "clusters")).collect()}
+    want = {r["id"]: r["cluster"] for r in cli_assignments(corpus_path)}
+    assert got == want
+    kept = session.read.parquet(str(tmp_path / "o" / "deduplicated")).count()
+    assert kept == len(set(want.values()))
