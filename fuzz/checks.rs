@@ -23,6 +23,7 @@ pub fn check(target: &str, data: &[u8]) {
         "shingle" => shingle_target(data),
         "pipeline" => pipeline_target(data),
         "compressed" => compressed(data),
+        "files" => files(data),
         other => panic!("unknown fuzz target {other:?}"),
     }
 }
@@ -42,6 +43,7 @@ pub const TARGETS: &[&str] = &[
     "shingle",
     "pipeline",
     "compressed",
+    "files",
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -711,4 +713,47 @@ pub fn pipeline_target(data: &[u8]) {
         out.clusters, cli.clusters,
         "run_prepared on freed texts differs"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// files: the binary formats (shard and index) on hostile bytes
+// ---------------------------------------------------------------------------------------------
+
+/// The bytes as a shard file and as an index file, both raw and behind a valid header (magic,
+/// version 1, flags 0, the body's true length and checksum), so that the body parsers are
+/// reached: every outcome is a value or an error naming the file, never a panic.
+pub fn files(data: &[u8]) {
+    use wiredup::index::Index;
+    use wiredup::shard;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let framed = |magic: &[u8; 8]| {
+        let mut b = Vec::with_capacity(32 + data.len());
+        b.extend_from_slice(magic);
+        b.extend_from_slice(&1u32.to_le_bytes());
+        b.extend_from_slice(&0u32.to_le_bytes());
+        b.extend_from_slice(&(data.len() as u64).to_le_bytes());
+        b.extend_from_slice(&xxhash_rust::xxh3::xxh3_64(data).to_le_bytes());
+        b.extend_from_slice(data);
+        b
+    };
+    for (name, bytes) in [
+        ("raw.wds", data.to_vec()),
+        ("framed.wds", framed(&shard::MAGIC)),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, &bytes).expect("write temp file");
+        if let Err(e) = shard::read(&path) {
+            assert!(e.to_string().contains(name), "{name}: {e}");
+        }
+    }
+    for (name, bytes) in [
+        ("raw.wdx", data.to_vec()),
+        ("framed.wdx", framed(&wiredup::index::MAGIC)),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, &bytes).expect("write temp file");
+        if let Err(e) = Index::open(&path) {
+            assert!(e.to_string().contains(name), "{name}: {e}");
+        }
+    }
 }
