@@ -21,7 +21,8 @@
 //! set of pairs, not on their order or the thread count; without the guard it equals connected
 //! components.
 //!
-//! Cost: O(pairs log pairs) for the sort, plus at most `core_size²` link tests per merge attempt.
+//! Cost: O(pairs log pairs) for the sort, plus at most `core_size²` link tests per merge attempt;
+//! components are clustered in parallel (see [`cluster`]).
 
 use crate::verify::PairScore;
 

@@ -21,7 +21,8 @@
 //! the thread count (bands are processed in parallel, the results concatenated in band order and
 //! sorted). Documents without a signature (empty) are never candidates.
 //!
-//! Cost: O(n b log n) time for the sorts, 12 bytes per document per band in flight.
+//! Cost: O(n b) expected time (band keys are hashes: each band's entries are grouped by a
+//! counting sort on their top bits), 12 bytes per document per band in flight.
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};

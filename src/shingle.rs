@@ -15,8 +15,10 @@
 //! and fixed (not per-process random), so shingle sets and everything derived from them are
 //! reproducible across runs and machines.
 //!
-//! Cost: O(bytes) per document; one `Vec<u32>` of word offsets reused across paragraphs and
-//! documents; the output vector is sorted once (O(s log s) for s shingles).
+//! Cost: O(bytes) per document; buffers reused across paragraphs and documents (a
+//! [`Scratch`]); with the word ends the normalizer recorded
+//! ([`shingle_normalized_paragraph`]), words are hashed in place without a second scan. The
+//! pipeline sorts each story set once, by a counting sort on the hashes' top bits.
 
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_64_with_seed;
