@@ -184,7 +184,11 @@ pub fn learn(docs: &[DocParagraphs<'_>], cfg: &BoilerplateConfig) -> Boilerplate
             .filter(|(_, &sid)| sid != u32::MAX)
             .flat_map_iter(|(v, &sid)| v.iter().map(move |&h| (h, sid)))
             .collect();
-        hashsort::sort_by_hash(&mut per_source, |e| e.0, &mut sort);
+        if per_source.len() > crate::lsh::PARALLEL_SORT {
+            per_source.par_sort_unstable();
+        } else {
+            hashsort::sort_by_hash(&mut per_source, |e| e.0, &mut sort);
+        }
         frequent(&per_source, cfg.min_source_docs, |(h, _)| {
             set.insert(h);
         });
@@ -194,7 +198,11 @@ pub fn learn(docs: &[DocParagraphs<'_>], cfg: &BoilerplateConfig) -> Boilerplate
             .par_iter()
             .flat_map_iter(|v| v.iter().copied())
             .collect();
-        hashsort::sort_by_hash(&mut per_corpus, |&h| h, &mut hashsort::Scratch::default());
+        if per_corpus.len() > crate::lsh::PARALLEL_SORT {
+            per_corpus.par_sort_unstable();
+        } else {
+            hashsort::sort_by_hash(&mut per_corpus, |&h| h, &mut hashsort::Scratch::default());
+        }
         frequent(&per_corpus, corpus_min, |h| {
             set.insert(h);
         });
