@@ -28,13 +28,8 @@ pub enum Command {
         input: InputArgs,
         #[command(flatten)]
         detect: DetectArgs,
-        /// Output shape: clusters (one line per cluster of 2+), assignments (one line per
-        /// document) or pairs (one line per verified pair).
-        #[arg(long, value_enum, default_value_t = OutFormat::Clusters)]
-        format: OutFormat,
-        /// Write to this file (atomically) instead of standard output.
-        #[arg(short, long)]
-        output: Option<PathBuf>,
+        #[command(flatten)]
+        out: ClusterOutArgs,
     },
     /// Write the input records keeping one per story (the representative).
     Dedup {
@@ -92,13 +87,8 @@ pub enum Command {
         shards: Vec<PathBuf>,
         #[command(flatten)]
         detect: DetectArgs,
-        /// Output shape: clusters (one line per cluster of 2+), assignments (one line per
-        /// document) or pairs (one line per verified pair).
-        #[arg(long, value_enum, default_value_t = OutFormat::Clusters)]
-        format: OutFormat,
-        /// Write to this file (atomically) instead of standard output.
-        #[arg(short, long)]
-        output: Option<PathBuf>,
+        #[command(flatten)]
+        out: ClusterOutArgs,
     },
     /// Keep an index of documents on disk for feeds: build, add, prune, stats, query.
     Index {
@@ -362,6 +352,18 @@ pub enum SketchArg {
 pub enum ShingleArg {
     Words,
     Chars,
+}
+
+/// Where and in which shape `cluster` and `cluster-shards` write.
+#[derive(Debug, Args)]
+pub struct ClusterOutArgs {
+    /// Output shape: clusters (one line per cluster of 2+), assignments (one line per
+    /// document) or pairs (one line per verified pair).
+    #[arg(long, value_enum, default_value_t = OutFormat::Clusters)]
+    pub format: OutFormat,
+    /// Write to this file (atomically) instead of standard output.
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
 }
 
 /// Inputs and how to read them.

@@ -207,13 +207,15 @@ fn read_up_to<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
     Ok(got)
 }
 
-fn le_u32(b: &[u8], i: usize) -> u32 {
+/// The little-endian `u32` at `b[i..i + 4]`.
+pub(crate) fn le_u32(b: &[u8], i: usize) -> u32 {
     let mut x = [0u8; 4];
     x.copy_from_slice(&b[i..i + 4]);
     u32::from_le_bytes(x)
 }
 
-fn le_u64(b: &[u8], i: usize) -> u64 {
+/// The little-endian `u64` at `b[i..i + 8]`.
+pub(crate) fn le_u64(b: &[u8], i: usize) -> u64 {
     let mut x = [0u8; 8];
     x.copy_from_slice(&b[i..i + 8]);
     u64::from_le_bytes(x)

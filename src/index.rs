@@ -112,7 +112,7 @@ use serde::Serialize;
 
 use crate::boilerplate::{Boilerplate, BoilerplateConfig, PrehashedKey};
 use crate::cluster::{self, ClusterConfig};
-use crate::framed::{self, bad, BodyReader, BodyWriter, OpenError, ReadFail};
+use crate::framed::{self, bad, le_u32, le_u64, BodyReader, BodyWriter, OpenError, ReadFail};
 use crate::io::Document;
 use crate::lsh::{BucketLimits, LshParams};
 use crate::minhash::{Hasher, MinHashConfig, Scheme};
@@ -1668,18 +1668,6 @@ impl Index {
             OpenError::Corrupt(what) => IndexError::corrupt(path, what),
         })
     }
-}
-
-fn le_u32(b: &[u8], i: usize) -> u32 {
-    let mut x = [0u8; 4];
-    x.copy_from_slice(&b[i..i + 4]);
-    u32::from_le_bytes(x)
-}
-
-fn le_u64(b: &[u8], i: usize) -> u64 {
-    let mut x = [0u8; 8];
-    x.copy_from_slice(&b[i..i + 8]);
-    u64::from_le_bytes(x)
 }
 
 fn to_usize(v: u32, what: &str) -> Result<usize, ReadFail> {

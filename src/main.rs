@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 
-use cli::{Cli, Command, DetectArgs, IndexCommand, IndexOptionArgs, StreamArgs};
+use cli::{Cli, ClusterOutArgs, Command, DetectArgs, IndexCommand, IndexOptionArgs, StreamArgs};
 use wiredup::index::{Index, IndexError};
 use wiredup::io::{self, Corpus, ReadOptions};
 use wiredup::output::{self, AtomicFile};
@@ -125,8 +125,7 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Cluster {
             input,
             detect,
-            format,
-            output,
+            out: ClusterOutArgs { format, output },
         } => {
             let cfg = setup(&detect)?;
             let started = Instant::now();
@@ -176,12 +175,7 @@ fn run(cli: Cli) -> Result<i32> {
                     output.display(),
                     started.elapsed().as_secs_f64()
                 );
-                for sk in corpus.skipped.iter().take(20) {
-                    eprintln!("  skipped {sk}");
-                }
-                if corpus.skipped.len() > 20 {
-                    eprintln!("  ... and {} more", corpus.skipped.len() - 20);
-                }
+                report_skipped(&corpus.skipped);
             }
             let status = strict_status(input.read.strict, &corpus);
             exit_without_freeing((corpus, prepared));
@@ -190,8 +184,7 @@ fn run(cli: Cli) -> Result<i32> {
         Command::ClusterShards {
             shards,
             detect,
-            format,
-            output,
+            out: ClusterOutArgs { format, output },
         } => {
             let cfg = setup(&detect)?;
             let started = Instant::now();
@@ -486,13 +479,14 @@ fn read_new(index: &Index, input: &cli::InputArgs) -> Result<Corpus> {
     Ok(corpus)
 }
 
-fn report_skipped(corpus: &Corpus) {
+/// Lists the first 20 skipped records on standard error, and how many more there were.
+fn report_skipped(skipped: &[io::Skipped]) {
     let mut e = std::io::stderr().lock();
-    for sk in corpus.skipped.iter().take(20) {
+    for sk in skipped.iter().take(20) {
         let _ = writeln!(e, "  skipped {sk}");
     }
-    if corpus.skipped.len() > 20 {
-        let _ = writeln!(e, "  ... and {} more", corpus.skipped.len() - 20);
+    if skipped.len() > 20 {
+        let _ = writeln!(e, "  ... and {} more", skipped.len() - 20);
     }
 }
 
@@ -523,7 +517,7 @@ fn index_command(command: IndexCommand) -> Result<i32> {
                     started.elapsed().as_secs_f64(),
                     built.as_secs_f64(),
                 );
-                report_skipped(&corpus);
+                report_skipped(&corpus.skipped);
             }
             Ok(strict_status(input.read.strict, &corpus))
         }
@@ -552,7 +546,7 @@ fn index_command(command: IndexCommand) -> Result<i32> {
                     mib(file_size(&path)),
                     started.elapsed().as_secs_f64(),
                 );
-                report_skipped(&corpus);
+                report_skipped(&corpus.skipped);
             }
             Ok(strict_status(input.read.strict, &corpus))
         }
@@ -701,7 +695,7 @@ fn index_command(command: IndexCommand) -> Result<i32> {
                     query_time.as_secs_f64(),
                     results.len() as f64 / query_time.as_secs_f64().max(1e-9),
                 );
-                report_skipped(&corpus);
+                report_skipped(&corpus.skipped);
             }
             Ok(strict_status(input.read.strict, &corpus))
         }
@@ -787,13 +781,7 @@ fn stream_command(args: &StreamArgs) -> Result<i32> {
             summary.saves,
             summary.save_time.as_secs_f64(),
         );
-        let mut e = std::io::stderr().lock();
-        for sk in summary.skipped.iter().take(20) {
-            let _ = writeln!(e, "  skipped {sk}");
-        }
-        if summary.skipped.len() > 20 {
-            let _ = writeln!(e, "  ... and {} more", summary.skipped.len() - 20);
-        }
+        report_skipped(&summary.skipped);
     }
     if args.read.strict && !summary.skipped.is_empty() {
         eprintln!(
@@ -863,16 +851,7 @@ fn summary(corpus: &Corpus, out: &Outcome, elapsed: Duration, dedup: Option<(usi
         s.documents - s.duplicates,
         s.duplicates,
     );
-    for sk in corpus.skipped.iter().take(20) {
-        let _ = writeln!(
-            e,
-            "  skipped {}:{}: {}",
-            sk.origin.file, sk.origin.line, sk.reason
-        );
-    }
-    if corpus.skipped.len() > 20 {
-        let _ = writeln!(e, "  ... and {} more", corpus.skipped.len() - 20);
-    }
+    report_skipped(&corpus.skipped);
     let _ = writeln!(
         e,
         "wiredup: {} documents -> {} clusters of copies holding {} duplicates; {} singletons ({} empty, {} all boilerplate)",

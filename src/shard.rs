@@ -23,7 +23,7 @@ use std::collections::HashMap;
 use std::io::{self, BufReader, Read, Write};
 use std::path::Path;
 
-use crate::framed::{self, bad, BodyReader, BodyWriter, OpenError, ReadFail};
+use crate::framed::{self, bad, le_u32, le_u64, BodyReader, BodyWriter, OpenError, ReadFail};
 use crate::io::{Document, Origin};
 use crate::pipeline::{ParagraphMeta, Prepared};
 use crate::shingle::{ShingleConfig, ShingleKind};
@@ -212,16 +212,10 @@ fn parse_body(
         let mut paragraphs = Vec::with_capacity(np);
         let mut paragraph_meta = Vec::with_capacity(np);
         for c in buf.chunks_exact(16) {
-            let mut h = [0u8; 8];
-            h.copy_from_slice(&c[..8]);
-            let mut wds = [0u8; 4];
-            wds.copy_from_slice(&c[8..12]);
-            let mut end = [0u8; 4];
-            end.copy_from_slice(&c[12..16]);
-            paragraphs.push(u64::from_le_bytes(h));
+            paragraphs.push(le_u64(c, 0));
             paragraph_meta.push(ParagraphMeta {
-                words: u32::from_le_bytes(wds),
-                shingle_end: u32::from_le_bytes(end),
+                words: le_u32(c, 8),
+                shingle_end: le_u32(c, 12),
             });
         }
         let ns = r.u32()?;
@@ -243,14 +237,7 @@ fn parse_body(
             ));
         }
         read_exact_into(r, &mut buf, ns * 8)?;
-        let shingles: Vec<u64> = buf
-            .chunks_exact(8)
-            .map(|c| {
-                let mut b = [0u8; 8];
-                b.copy_from_slice(c);
-                u64::from_le_bytes(b)
-            })
-            .collect();
+        let shingles: Vec<u64> = buf.chunks_exact(8).map(|c| le_u64(c, 0)).collect();
         out.docs.push(Document {
             id,
             text: String::new(),
