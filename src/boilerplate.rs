@@ -148,9 +148,7 @@ fn frequent<T: PartialEq + Copy>(sorted: &[T], min: usize, mut emit: impl FnMut(
 /// documents, not on their order. Counting is by sorting (source, paragraph) and paragraph
 /// keys, each deduplicated per document first, so a run of k equal keys means k documents.
 pub fn learn(docs: &[DocParagraphs<'_>], cfg: &BoilerplateConfig) -> Boilerplate {
-    let corpus_min = cfg.corpus_threshold(docs.len());
     let by_source = cfg.min_source_docs > 0;
-    let by_corpus = corpus_min != usize::MAX;
     // Dense source ids (serial: one map lookup per document); u32::MAX for no source.
     let mut source_ids: HashMap<&str, u32> = HashMap::new();
     let sids: Vec<u32> = docs
@@ -173,16 +171,30 @@ pub fn learn(docs: &[DocParagraphs<'_>], cfg: &BoilerplateConfig) -> Boilerplate
             v
         })
         .collect();
+    learn_distinct(&sids, |i| &distinct[i], cfg)
+}
+
+/// [`learn`] on documents given as dense source ids (`sids[i]`, `u32::MAX` for none; any
+/// numbering) and each document's distinct paragraph hashes (`distinct(i)`, no repeats): the
+/// form an out-of-core run keeps, without a string or a vector per document.
+pub fn learn_distinct<'a>(
+    sids: &[u32],
+    distinct: impl Fn(usize) -> &'a [u64] + Sync,
+    cfg: &BoilerplateConfig,
+) -> Boilerplate {
+    let n = sids.len();
+    let corpus_min = cfg.corpus_threshold(n);
+    let by_source = cfg.min_source_docs > 0;
+    let by_corpus = corpus_min != usize::MAX;
     // Keys are (paragraph, source) so that the paragraph hash leads: equal keys only need to
     // be adjacent, and a hash-keyed counting sort groups them in linear time.
     let mut sort = hashsort::Scratch::default();
     let mut set = PrehashedSet::default();
     if by_source {
-        let mut per_source: Vec<(u64, u32)> = distinct
-            .par_iter()
-            .zip(&sids)
-            .filter(|(_, &sid)| sid != u32::MAX)
-            .flat_map_iter(|(v, &sid)| v.iter().map(move |&h| (h, sid)))
+        let mut per_source: Vec<(u64, u32)> = (0..n)
+            .into_par_iter()
+            .filter(|&i| sids[i] != u32::MAX)
+            .flat_map_iter(|i| distinct(i).iter().map(move |&h| (h, sids[i])))
             .collect();
         if per_source.len() > crate::lsh::PARALLEL_SORT {
             per_source.par_sort_unstable();
@@ -194,9 +206,9 @@ pub fn learn(docs: &[DocParagraphs<'_>], cfg: &BoilerplateConfig) -> Boilerplate
         });
     }
     if by_corpus {
-        let mut per_corpus: Vec<u64> = distinct
-            .par_iter()
-            .flat_map_iter(|v| v.iter().copied())
+        let mut per_corpus: Vec<u64> = (0..n)
+            .into_par_iter()
+            .flat_map_iter(|i| distinct(i).iter().copied())
             .collect();
         if per_corpus.len() > crate::lsh::PARALLEL_SORT {
             per_corpus.par_sort_unstable();

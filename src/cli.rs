@@ -30,6 +30,8 @@ pub enum Command {
         detect: DetectArgs,
         #[command(flatten)]
         out: ClusterOutArgs,
+        #[command(flatten)]
+        spill: SpillArgs,
     },
     /// Write the input records keeping one per story (the representative).
     Dedup {
@@ -364,6 +366,34 @@ pub struct ClusterOutArgs {
     /// Write to this file (atomically) instead of standard output.
     #[arg(short, long)]
     pub output: Option<PathBuf>,
+}
+
+/// Out-of-core runs.
+#[derive(Debug, Args)]
+pub struct SpillArgs {
+    /// Keep per-document data (shingles, band keys) in files under this directory instead of
+    /// memory, for corpora larger than memory: about 90 bytes of memory per document plus one
+    /// verification partition, and about twice the input's size of free disk (the files are
+    /// removed at the end). Output is identical to an in-memory run.
+    #[arg(long, value_name = "DIR")]
+    pub spill_dir: Option<PathBuf>,
+    /// With --spill-dir: at most this many MiB of spilled documents are verified and
+    /// clustered at once (memory while verifying is about twice this).
+    #[arg(long, value_name = "MIB", default_value_t = 1024, requires = "spill_dir",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub partition_mib: u64,
+}
+
+impl SpillArgs {
+    /// The library's spill settings, when --spill-dir is given.
+    pub fn to_config(&self) -> Option<wiredup::spill::SpillConfig> {
+        self.spill_dir
+            .as_ref()
+            .map(|dir| wiredup::spill::SpillConfig {
+                dir: dir.clone(),
+                partition_bytes: self.partition_mib.saturating_mul(1 << 20),
+            })
+    }
 }
 
 /// Inputs and how to read them.

@@ -44,19 +44,20 @@ impl Default for ClusterConfig {
     }
 }
 
-struct UnionFind {
+/// Plain union-find; the lower root stays root, so a set's root is its lowest member.
+pub(crate) struct UnionFind {
     parent: Vec<u32>,
 }
 
 impl UnionFind {
-    fn new(n: usize) -> Self {
+    pub(crate) fn new(n: usize) -> Self {
         UnionFind {
             parent: (0..n as u32).collect(),
         }
     }
 
     /// Joins the sets of `a` and `b`; the lower root stays root.
-    fn union(&mut self, a: u32, b: u32) {
+    pub(crate) fn union(&mut self, a: u32, b: u32) {
         let (ra, rb) = (self.find(a), self.find(b));
         if ra != rb {
             let (keep, gone) = if ra < rb { (ra, rb) } else { (rb, ra) };
@@ -64,7 +65,7 @@ impl UnionFind {
         }
     }
 
-    fn find(&mut self, mut x: u32) -> u32 {
+    pub(crate) fn find(&mut self, mut x: u32) -> u32 {
         while self.parent[x as usize] != x {
             let p = self.parent[x as usize];
             self.parent[x as usize] = self.parent[p as usize];

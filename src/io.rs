@@ -383,12 +383,45 @@ pub fn read_inputs_with<P: Prepare>(
     opts: &ReadOptions,
     prep: &P,
 ) -> Result<(Corpus, Vec<P::Output>), ReadError> {
+    let mut sink = Collect::default();
+    let mut out = read_inputs_into(inputs, opts, prep, &mut sink)?;
+    let items = sink.finish(prep, &mut out.docs);
+    Ok((out, items))
+}
+
+/// A document rejected by a [`Sink`] because its id was taken.
+#[derive(Debug, Clone)]
+pub struct Duplicate {
+    /// The rejected document.
+    pub doc: Document,
+    /// Where the first document with this id was read.
+    pub first: Origin,
+}
+
+/// Where [`read_inputs_into`] delivers documents: each well-formed document, in input order,
+/// on the reading thread. A sink owns the duplicate-id check, so that one that keeps little
+/// per document (an out-of-core run) can keep little for it too.
+pub trait Sink<P: Prepare> {
+    /// Takes one document and its prepared output; `None` for a whole-file document, which
+    /// the sink prepares with `prep` (now or later). Returns [`Duplicate`] when a document
+    /// with the same id was accepted before; the document is then reported as a bad record.
+    fn accept(&mut self, prep: &P, doc: Document, prepared: Option<P::Output>) -> Result<(), Duplicate>;
+}
+
+/// Reads every input in order, as [`read_inputs_with`] does, handing each well-formed document
+/// to `sink`. The returned corpus holds the skipped records and the bytes read; its `docs` are
+/// empty (they went to the sink).
+///
+/// # Errors
+///
+/// As [`read_inputs`].
+pub fn read_inputs_into<P: Prepare, S: Sink<P>>(
+    inputs: &[String],
+    opts: &ReadOptions,
+    prep: &P,
+    sink: &mut S,
+) -> Result<Corpus, ReadError> {
     let mut out = Corpus::default();
-    let mut outputs = Outputs {
-        prep,
-        items: Vec::new(),
-    };
-    let mut seen: HashMap<String, Origin> = HashMap::new();
     // Checked before reading anything, so nothing is read in vain.
     if inputs.iter().filter(|i| i.as_str() == "-").count() > 1 {
         return Err(ReadError::StdinRepeated);
@@ -397,54 +430,64 @@ pub fn read_inputs_with<P: Prepare>(
         if input == "-" {
             let stdin = io::stdin();
             let reader = BufReader::with_capacity(READ_BUF_BYTES, stdin.lock());
-            read_jsonl_inner(
-                reader,
-                "-",
-                Codec::Plain,
-                opts,
-                &mut out,
-                &mut seen,
-                &mut outputs,
-            )?;
+            read_jsonl_inner(reader, "-", Codec::Plain, opts, &mut out, prep, sink)?;
             continue;
         }
         let path = Path::new(input);
         let meta = fs::metadata(path).map_err(|e| io_error(input, e))?;
         if meta.is_dir() {
-            read_dir_input(path, input, opts, &mut out, &mut seen, &mut outputs)?;
+            read_dir_input(path, input, opts, &mut out, prep, sink)?;
         } else {
             let kind = kind_of_input(input);
-            read_file(
-                path,
-                input,
-                input,
-                kind,
-                opts,
-                &mut out,
-                &mut seen,
-                &mut outputs,
-            )?;
+            read_file(path, input, input, kind, opts, &mut out, prep, sink)?;
         }
     }
-    let items = outputs.finish(&mut out.docs);
-    Ok((out, items))
+    Ok(out)
 }
 
-/// Outputs of a [`Prepare`], one per accepted document; `None` for a whole-file document,
-/// prepared at the end.
-struct Outputs<'p, P: Prepare> {
-    prep: &'p P,
-    items: Vec<Option<P::Output>>,
+/// The in-memory [`Sink`]: keeps every document and its output; whole-file documents are
+/// prepared at the end, in parallel.
+struct Collect<O> {
+    docs: Vec<Document>,
+    items: Vec<Option<O>>,
+    seen: HashMap<String, Origin>,
 }
 
-impl<P: Prepare> Outputs<'_, P> {
-    /// Prepares what was left for the end, in parallel, and returns all outputs in order.
-    fn finish(self, docs: &mut [Document]) -> Vec<P::Output> {
+impl<O> Default for Collect<O> {
+    fn default() -> Self {
+        Collect {
+            docs: Vec::new(),
+            items: Vec::new(),
+            seen: HashMap::new(),
+        }
+    }
+}
+
+impl<P: Prepare> Sink<P> for Collect<P::Output> {
+    fn accept(&mut self, _: &P, doc: Document, prepared: Option<P::Output>) -> Result<(), Duplicate> {
+        if let Some(first) = self.seen.get(&doc.id) {
+            return Err(Duplicate {
+                first: first.clone(),
+                doc,
+            });
+        }
+        self.seen.insert(doc.id.clone(), doc.origin.clone());
+        self.docs.push(doc);
+        self.items.push(prepared);
+        Ok(())
+    }
+}
+
+impl<O: Send> Collect<O> {
+    /// Moves the documents into `docs` (after any already there), prepares what was left for
+    /// the end, in parallel, and returns the outputs of the moved documents in order.
+    fn finish<P: Prepare<Output = O>>(self, prep: &P, docs: &mut Vec<Document>) -> Vec<O> {
         use rayon::prelude::*;
-        let prep = self.prep;
+        let from = docs.len();
+        docs.extend(self.docs);
         self.items
             .into_par_iter()
-            .zip(docs.par_iter_mut())
+            .zip(docs[from..].par_iter_mut())
             .map_init(
                 || prep.scratch(),
                 |scratch, (item, doc)| match item {
@@ -474,24 +517,15 @@ pub fn read_jsonl<R: BufRead>(
     opts: &ReadOptions,
     out: &mut Corpus,
 ) -> Result<(), ReadError> {
-    let mut seen: HashMap<String, Origin> = HashMap::with_capacity(out.docs.len());
+    let mut sink = Collect::default();
     for doc in &out.docs {
-        seen.entry(doc.id.clone())
+        sink.seen
+            .entry(doc.id.clone())
             .or_insert_with(|| doc.origin.clone());
     }
-    let mut outputs = Outputs {
-        prep: &NoPrepare,
-        items: Vec::new(),
-    };
-    read_jsonl_inner(
-        reader,
-        name,
-        Codec::Plain,
-        opts,
-        out,
-        &mut seen,
-        &mut outputs,
-    )
+    let res = read_jsonl_inner(reader, name, Codec::Plain, opts, out, &NoPrepare, &mut sink);
+    sink.finish(&NoPrepare, &mut out.docs);
+    res
 }
 
 fn io_error(path: &str, source: io::Error) -> ReadError {
@@ -547,52 +581,51 @@ fn reject(
 }
 
 /// Adds a well-formed document unless its id was seen before.
-fn accept<P: Prepare>(
+fn accept<P: Prepare, S: Sink<P>>(
     doc: Document,
     prepared: Option<P::Output>,
     opts: &ReadOptions,
     out: &mut Corpus,
-    seen: &mut HashMap<String, Origin>,
-    outputs: &mut Outputs<'_, P>,
+    prep: &P,
+    sink: &mut S,
 ) -> Result<(), ReadError> {
-    if let Some(first) = seen.get(&doc.id) {
-        let message = format!("duplicate id {:?} (first seen at {first})", doc.id);
-        return reject(opts, out, &doc.origin.file, doc.origin.line, message);
+    match sink.accept(prep, doc, prepared) {
+        Ok(()) => Ok(()),
+        Err(Duplicate { doc, first }) => {
+            let message = format!("duplicate id {:?} (first seen at {first})", doc.id);
+            reject(opts, out, &doc.origin.file, doc.origin.line, message)
+        }
     }
-    seen.insert(doc.id.clone(), doc.origin.clone());
-    out.docs.push(doc);
-    outputs.items.push(prepared);
-    Ok(())
 }
 
 /// Reads one file of a known kind.
 #[allow(clippy::too_many_arguments)]
-fn read_file<P: Prepare>(
+fn read_file<P: Prepare, S: Sink<P>>(
     path: &Path,
     display: &str,
     whole_id: &str,
     kind: Kind,
     opts: &ReadOptions,
     out: &mut Corpus,
-    seen: &mut HashMap<String, Origin>,
-    outputs: &mut Outputs<'_, P>,
+    prep: &P,
+    sink: &mut S,
 ) -> Result<(), ReadError> {
     match kind {
-        Kind::Whole => read_whole_file(path, display, whole_id, opts, out, seen, outputs),
+        Kind::Whole => read_whole_file(path, display, whole_id, opts, out, prep, sink),
         Kind::Jsonl(codec) => {
             let file = File::open(path).map_err(|e| io_error(display, e))?;
             let file = BufReader::with_capacity(READ_BUF_BYTES, file);
             match codec {
-                Codec::Plain => read_jsonl_inner(file, display, codec, opts, out, seen, outputs),
+                Codec::Plain => read_jsonl_inner(file, display, codec, opts, out, prep, sink),
                 Codec::Gzip => {
                     let dec = flate2::bufread::MultiGzDecoder::new(file);
                     let reader = BufReader::with_capacity(READ_BUF_BYTES, dec);
-                    read_jsonl_inner(reader, display, codec, opts, out, seen, outputs)
+                    read_jsonl_inner(reader, display, codec, opts, out, prep, sink)
                 }
                 Codec::Zstd => {
                     let dec = ZstdReader::new(file);
                     let reader = BufReader::with_capacity(READ_BUF_BYTES, dec);
-                    read_jsonl_inner(reader, display, codec, opts, out, seen, outputs)
+                    read_jsonl_inner(reader, display, codec, opts, out, prep, sink)
                 }
             }
         }
@@ -600,14 +633,14 @@ fn read_file<P: Prepare>(
 }
 
 /// Reads a `.txt`/`.html`/`.htm` file as one document.
-fn read_whole_file<P: Prepare>(
+fn read_whole_file<P: Prepare, S: Sink<P>>(
     path: &Path,
     display: &str,
     id: &str,
     opts: &ReadOptions,
     out: &mut Corpus,
-    seen: &mut HashMap<String, Origin>,
-    outputs: &mut Outputs<'_, P>,
+    prep: &P,
+    sink: &mut S,
 ) -> Result<(), ReadError> {
     let file = File::open(path).map_err(|e| io_error(display, e))?;
     // Read at most max_doc_bytes + BOM + 1 bytes: enough to tell "too long".
@@ -659,17 +692,17 @@ fn read_whole_file<P: Prepare>(
         origin: Origin::new(display, 0),
         record: None,
     };
-    accept(doc, None, opts, out, seen, outputs)
+    accept(doc, None, opts, out, prep, sink)
 }
 
 /// Walks a directory and reads the files in it (see the module docs).
-fn read_dir_input<P: Prepare>(
+fn read_dir_input<P: Prepare, S: Sink<P>>(
     root: &Path,
     display_root: &str,
     opts: &ReadOptions,
     out: &mut Corpus,
-    seen: &mut HashMap<String, Origin>,
-    outputs: &mut Outputs<'_, P>,
+    prep: &P,
+    sink: &mut S,
 ) -> Result<(), ReadError> {
     let files = list_dir(root, display_root)?;
     let prefix = display_root.trim_end_matches('/');
@@ -683,8 +716,8 @@ fn read_dir_input<P: Prepare>(
             kind,
             opts,
             out,
-            seen,
-            outputs,
+            prep,
+            sink,
         )?;
     }
     Ok(())
@@ -819,16 +852,15 @@ pub fn read_line_capped<R: BufRead>(
 }
 
 /// The JSONL reader shared by every input kind.
-fn read_jsonl_inner<R: BufRead, P: Prepare>(
+fn read_jsonl_inner<R: BufRead, P: Prepare, S: Sink<P>>(
     mut reader: R,
     name: &str,
     codec: Codec,
     opts: &ReadOptions,
     out: &mut Corpus,
-    seen: &mut HashMap<String, Origin>,
-    outputs: &mut Outputs<'_, P>,
+    prep: &P,
+    sink: &mut S,
 ) -> Result<(), ReadError> {
-    let prep = outputs.prep;
     let mut state = ReadState {
         cap: line_limit(opts),
         line_no: 0,
@@ -874,7 +906,7 @@ fn read_jsonl_inner<R: BufRead, P: Prepare>(
             match p {
                 LineResult::Blank => {}
                 LineResult::Doc(doc, prepared) => {
-                    accept(doc, Some(prepared), opts, out, seen, outputs)?
+                    accept(doc, Some(prepared), opts, out, prep, sink)?
                 }
                 LineResult::Bad(line_no, message) => reject(opts, out, name, line_no, message)?,
             }

@@ -90,5 +90,6 @@ pub mod output;
 pub mod pipeline;
 pub mod shard;
 pub mod shingle;
+pub mod spill;
 pub mod stream;
 pub mod verify;

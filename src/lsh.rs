@@ -214,17 +214,33 @@ pub fn bucket_pairs(entries: &mut [(u64, u32)], limits: &BucketLimits, out: &mut
 /// Candidate pairs from banded signatures: sorted, deduplicated, `i < j`.
 pub fn candidates(sigs: &Signatures, params: &LshParams, limits: &BucketLimits) -> Vec<(u32, u32)> {
     let offsets = params.ranges(sigs.num_perm());
-    // Bands are processed a few at a time (one per worker) and each group's pairs are merged
-    // into the running, deduplicated result, so peak memory is the result plus one group's
-    // pairs: with many identical documents every band yields the same pairs, and keeping all
-    // bands' lists until the end multiplied memory by the band count.
-    let band_pairs = |band: usize, start: usize, r: usize| -> Vec<(u32, u32)> {
-        let mut entries: Vec<(u64, u32)> = (0..sigs.len())
+    let entries = |band: usize| -> Vec<(u64, u32)> {
+        let (start, r) = offsets[band];
+        (0..sigs.len())
             .filter_map(|i| {
                 let sig = sigs.get(i)?;
                 Some((band_key(&sig[start..start + r], band), i as u32))
             })
-            .collect();
+            .collect()
+    };
+    candidates_by_band(offsets.len(), rayon::current_num_threads(), entries, limits)
+}
+
+/// Candidate pairs from `bands` bands whose `(key, doc)` entries `entries(band)` gives (built
+/// on demand, so a caller may read them from disk): sorted, deduplicated, `i < j`. At most
+/// `group` bands are held at once.
+pub fn candidates_by_band(
+    bands: usize,
+    group: usize,
+    entries: impl Fn(usize) -> Vec<(u64, u32)> + Sync,
+    limits: &BucketLimits,
+) -> Vec<(u32, u32)> {
+    // Bands are processed a few at a time (one per worker) and each group's pairs are merged
+    // into the running, deduplicated result, so peak memory is the result plus one group's
+    // pairs: with many identical documents every band yields the same pairs, and keeping all
+    // bands' lists until the end multiplied memory by the band count.
+    let band_pairs = |band: usize| -> Vec<(u32, u32)> {
+        let mut entries = entries(band);
         let mut pairs = Vec::new();
         bucket_pairs(&mut entries, limits, &mut pairs);
         pairs.sort_unstable();
@@ -234,13 +250,13 @@ pub fn candidates(sigs: &Signatures, params: &LshParams, limits: &BucketLimits) 
     // Each group's lists are merged pairwise in parallel (a tree), then into the result: one
     // sequential merge per group instead of one per band (at 10M documents the per-band
     // merges into a result of 20M pairs were most of the stage).
-    let group = rayon::current_num_threads().max(1);
+    let group = group.max(1);
+    let all_bands: Vec<usize> = (0..bands).collect();
     let mut all: Vec<(u32, u32)> = Vec::new();
-    for (g, chunk) in offsets.chunks(group).enumerate() {
+    for chunk in all_bands.chunks(group) {
         let merged = chunk
             .par_iter()
-            .enumerate()
-            .map(|(j, &(start, r))| band_pairs(g * group + j, start, r))
+            .map(|&band| band_pairs(band))
             .reduce(Vec::new, |a, b| merge_dedup(&a, &b));
         all = merge_dedup(&all, &merged);
     }

@@ -56,9 +56,9 @@ fn tune_allocator() {
 fn tune_allocator() {}
 
 /// Writes `cluster`'s output to `path` (atomically) or to standard output.
-fn write_cluster_output(
+fn write_cluster_output<D: output::DocIds + ?Sized>(
     path: Option<&Path>,
-    docs: &[io::Document],
+    docs: &D,
     out: &Outcome,
     format: output::Format,
 ) -> Result<()> {
@@ -126,10 +126,22 @@ fn run(cli: Cli) -> Result<i32> {
             input,
             detect,
             out: ClusterOutArgs { format, output },
+            spill,
         } => {
             let cfg = setup(&detect)?;
             let started = Instant::now();
             let ropts = input.read.to_options(false);
+            if let Some(spill) = spill.to_config() {
+                let on_stage = |_: &str| {};
+                let run = wiredup::spill::run(&input.inputs, &ropts, &cfg, &spill, &on_stage)?;
+                write_cluster_output(output.as_deref(), &run.ids, &run.outcome, format.into())?;
+                if !detect.quiet {
+                    summary(&run.corpus, &run.outcome, started.elapsed(), None);
+                }
+                let status = strict_status(input.read.strict, &run.corpus);
+                exit_without_freeing(run);
+                return Ok(status);
+            }
             // No output of `cluster` needs the texts.
             let (corpus, out) =
                 read_and_detect(&input.inputs, &ropts, &cfg, detect.quiet, |_| true)?;

@@ -81,10 +81,29 @@ fn line<W: Write, T: Serialize>(w: &mut W, v: &T) -> io::Result<()> {
     w.write_all(b"\n")
 }
 
+/// Document ids by index: the documents of an in-memory run, or the id table of an
+/// out-of-core one ([`crate::spill::IdTable`]).
+pub trait DocIds {
+    /// The id of document `i` (`i` below the number of documents).
+    fn doc_id(&self, i: u32) -> &str;
+}
+
+impl DocIds for [Document] {
+    fn doc_id(&self, i: u32) -> &str {
+        &self[i as usize].id
+    }
+}
+
+impl DocIds for Vec<Document> {
+    fn doc_id(&self, i: u32) -> &str {
+        &self[i as usize].id
+    }
+}
+
 /// Writes the result of `wiredup cluster` in `format`.
-pub fn write_clusters<W: Write>(
+pub fn write_clusters<W: Write, D: DocIds + ?Sized>(
     w: &mut W,
-    docs: &[Document],
+    docs: &D,
     out: &Outcome,
     format: Format,
 ) -> io::Result<()> {
@@ -93,13 +112,13 @@ pub fn write_clusters<W: Write>(
             for c in &out.clusters {
                 let rec = ClusterOut {
                     cluster: c.id,
-                    representative: &docs[c.representative as usize].id,
+                    representative: docs.doc_id(c.representative),
                     size: c.members.len(),
                     members: c
                         .members
                         .iter()
                         .map(|m| MemberOut {
-                            id: &docs[m.doc as usize].id,
+                            id: docs.doc_id(m.doc),
                             similarity: round4(m.score.similarity()),
                             jaccard: round4(m.score.jaccard()),
                             containment: round4(m.score.containment_a()),
@@ -110,11 +129,11 @@ pub fn write_clusters<W: Write>(
             }
         }
         Format::Assignments => {
-            for (d, &c) in docs.iter().zip(&out.cluster_ids) {
+            for (i, &c) in out.cluster_ids.iter().enumerate() {
                 line(
                     w,
                     &AssignmentOut {
-                        id: &d.id,
+                        id: docs.doc_id(i as u32),
                         cluster: c,
                     },
                 )?;
@@ -127,8 +146,8 @@ pub fn write_clusters<W: Write>(
                 line(
                     w,
                     &PairOut {
-                        a: &docs[p.a as usize].id,
-                        b: &docs[p.b as usize].id,
+                        a: docs.doc_id(p.a),
+                        b: docs.doc_id(p.b),
                         similarity: round4(p.similarity()),
                         jaccard: round4(p.jaccard()),
                         containment_a: round4(p.containment_a()),

@@ -357,7 +357,7 @@ pub fn story_set_of(d: &mut Prepared, bp: &Boilerplate) {
 }
 
 /// [`shingle_all`] for one document.
-fn story_set(d: &mut Prepared, bp: &Boilerplate, sort: &mut hashsort::Scratch<u64>) {
+pub(crate) fn story_set(d: &mut Prepared, bp: &Boilerplate, sort: &mut hashsort::Scratch<u64>) {
     let mut any_story = false;
     let mut any_boilerplate = false;
     for &h in &d.paragraphs {
@@ -395,15 +395,8 @@ fn paragraph_pairs(prepared: &[Prepared], bp: &Boilerplate, cfg: &Config) -> Vec
         .par_iter()
         .enumerate()
         .flat_map_iter(|(i, d)| {
-            let mut seen: Vec<u64> = d
-                .paragraphs
-                .iter()
-                .zip(&d.paragraph_meta)
-                .filter(|&(&h, m)| m.words >= min_words && !bp.contains(h))
-                .map(|(&h, _)| h)
-                .collect();
-            seen.sort_unstable();
-            seen.dedup();
+            let mut seen = Vec::new();
+            candidate_paragraphs(d, bp, min_words, &mut seen);
             seen.into_iter().map(move |h| (h, i as u32))
         })
         .collect();
@@ -412,6 +405,26 @@ fn paragraph_pairs(prepared: &[Prepared], bp: &Boilerplate, cfg: &Config) -> Vec
     out.par_sort_unstable();
     out.dedup();
     out
+}
+
+/// The story paragraphs of `d` that propose candidates (at least `min_words` words, not
+/// boilerplate): their hashes, sorted and distinct, into `out` (cleared first).
+pub(crate) fn candidate_paragraphs(
+    d: &Prepared,
+    bp: &Boilerplate,
+    min_words: u32,
+    out: &mut Vec<u64>,
+) {
+    out.clear();
+    out.extend(
+        d.paragraphs
+            .iter()
+            .zip(&d.paragraph_meta)
+            .filter(|&(&h, m)| m.words >= min_words && !bp.contains(h))
+            .map(|(&h, _)| h),
+    );
+    out.sort_unstable();
+    out.dedup();
 }
 
 /// What the representative choice knows of a document: its `published` field (parsed) and the

@@ -130,23 +130,86 @@ fn write_body<W: Write>(
         }
         w.str(&d.origin.file)?;
         w.u64(d.origin.line)?;
-        let count = |n: usize| u32::try_from(n).map_err(|_| io::Error::other("count over 2^32"));
-        w.u32(count(p.paragraphs.len())?)?;
         buf.clear();
-        for (&h, m) in p.paragraphs.iter().zip(&p.paragraph_meta) {
-            buf.extend_from_slice(&h.to_le_bytes());
-            buf.extend_from_slice(&m.words.to_le_bytes());
-            buf.extend_from_slice(&m.shingle_end.to_le_bytes());
-        }
-        w.put(&buf)?;
-        w.u32(count(p.shingles.len())?)?;
-        buf.clear();
-        for &s in &p.shingles {
-            buf.extend_from_slice(&s.to_le_bytes());
-        }
+        encode_prepared(p, &mut buf)?;
         w.put(&buf)?;
     }
     Ok(())
+}
+
+/// Appends a prepared document in the shard layout (also the record of an out-of-core run's
+/// spill file): paragraph count (u32), per paragraph its hash (u64), word count and shingle
+/// end (u32 each), shingle count (u32), the shingles (u64 each); little-endian.
+pub(crate) fn encode_prepared(p: &Prepared, buf: &mut Vec<u8>) -> io::Result<()> {
+    let count = |n: usize| u32::try_from(n).map_err(|_| io::Error::other("count over 2^32"));
+    buf.extend_from_slice(&count(p.paragraphs.len())?.to_le_bytes());
+    for (&h, m) in p.paragraphs.iter().zip(&p.paragraph_meta) {
+        buf.extend_from_slice(&h.to_le_bytes());
+        buf.extend_from_slice(&m.words.to_le_bytes());
+        buf.extend_from_slice(&m.shingle_end.to_le_bytes());
+    }
+    buf.extend_from_slice(&count(p.shingles.len())?.to_le_bytes());
+    for &s in &p.shingles {
+        buf.extend_from_slice(&s.to_le_bytes());
+    }
+    Ok(())
+}
+
+/// Paragraphs from `np * 16` bytes of [`encode_prepared`]'s layout.
+fn decode_paragraphs(b: &[u8]) -> (Vec<u64>, Vec<ParagraphMeta>) {
+    b.chunks_exact(16)
+        .map(|c| {
+            let meta = ParagraphMeta {
+                words: le_u32(c, 8),
+                shingle_end: le_u32(c, 12),
+            };
+            (le_u64(c, 0), meta)
+        })
+        .unzip()
+}
+
+/// Paragraph shingle ranges must be ordered and end at the shingle count: later stages slice
+/// the shingles by them.
+fn check_ranges(meta: &[ParagraphMeta], ns: usize) -> Result<(), String> {
+    let mut prev = 0u32;
+    for m in meta {
+        if m.shingle_end < prev || m.shingle_end as usize > ns {
+            return Err(format!(
+                "paragraph shingle ranges out of order or past the {ns} shingles"
+            ));
+        }
+        prev = m.shingle_end;
+    }
+    if prev as usize != ns && !(meta.is_empty() && ns == 0) {
+        return Err(format!("paragraphs cover {prev} of its {ns} shingles"));
+    }
+    Ok(())
+}
+
+/// Decodes one [`encode_prepared`] record from the start of `b`: the document and the bytes
+/// it took. Every count is checked against the bytes there, so damage is an error.
+pub(crate) fn decode_prepared(b: &[u8]) -> Result<(Prepared, usize), String> {
+    let u32_at = |at: usize| -> Result<usize, String> {
+        b.get(at..at + 4)
+            .map(|c| le_u32(c, 0) as usize)
+            .ok_or_else(|| "record truncated".to_string())
+    };
+    let np = u32_at(0)?;
+    let para_end = 4 + np.checked_mul(16).ok_or("paragraph count too large")?;
+    let pb = b.get(4..para_end).ok_or("record truncated in paragraphs")?;
+    let (paragraphs, paragraph_meta) = decode_paragraphs(pb);
+    let ns = u32_at(para_end)?;
+    let end = para_end + 4 + ns.checked_mul(8).ok_or("shingle count too large")?;
+    let sb = b.get(para_end + 4..end).ok_or("record truncated in shingles")?;
+    check_ranges(&paragraph_meta, ns)?;
+    let shingles = sb.chunks_exact(8).map(|c| le_u64(c, 0)).collect();
+    let p = Prepared {
+        paragraphs,
+        paragraph_meta,
+        shingles,
+        all_boilerplate: false,
+    };
+    Ok((p, end))
 }
 
 /// Reads one shard file.
@@ -209,32 +272,11 @@ fn parse_body(
         let np = r.u32()?;
         let np = r.fits(u64::from(np), 16, "paragraphs")?;
         read_exact_into(r, &mut buf, np * 16)?;
-        let mut paragraphs = Vec::with_capacity(np);
-        let mut paragraph_meta = Vec::with_capacity(np);
-        for c in buf.chunks_exact(16) {
-            paragraphs.push(le_u64(c, 0));
-            paragraph_meta.push(ParagraphMeta {
-                words: le_u32(c, 8),
-                shingle_end: le_u32(c, 12),
-            });
-        }
+        let (paragraphs, paragraph_meta) = decode_paragraphs(&buf);
         let ns = r.u32()?;
         let ns = r.fits(u64::from(ns), 8, "shingles")?;
-        // Paragraph shingle ranges must be ordered and end at the shingle count: later stages
-        // slice the shingles by them.
-        let mut prev = 0u32;
-        for m in &paragraph_meta {
-            if m.shingle_end < prev || m.shingle_end as usize > ns {
-                return bad(format!(
-                    "document {id:?}: paragraph shingle ranges out of order or past the {ns} shingles"
-                ));
-            }
-            prev = m.shingle_end;
-        }
-        if prev as usize != ns && !(paragraph_meta.is_empty() && ns == 0) {
-            return bad(format!(
-                "document {id:?}: paragraphs cover {prev} of its {ns} shingles"
-            ));
+        if let Err(what) = check_ranges(&paragraph_meta, ns) {
+            return bad(format!("document {id:?}: {what}"));
         }
         read_exact_into(r, &mut buf, ns * 8)?;
         let shingles: Vec<u64> = buf.chunks_exact(8).map(|c| le_u64(c, 0)).collect();
