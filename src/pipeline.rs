@@ -315,6 +315,22 @@ pub struct PrepareScratch {
 
 /// Prepares one document: normalizes it, hashes its paragraphs and shingles them. O(bytes).
 pub fn prepare(text: &str, cfg: &Config, scratch: &mut PrepareScratch) -> Prepared {
+    let (paragraphs, meta, shingles) = prepare_in(text, cfg, scratch);
+    Prepared {
+        paragraphs: paragraphs.to_vec(),
+        paragraph_meta: meta.to_vec(),
+        shingles: shingles.to_vec(),
+        all_boilerplate: false,
+    }
+}
+
+/// [`prepare`] into the scratch buffers, without allocating: the paragraph hashes, their
+/// metadata and the raw shingles, borrowed until the scratch is used again.
+pub fn prepare_in<'s>(
+    text: &str,
+    cfg: &Config,
+    scratch: &'s mut PrepareScratch,
+) -> (&'s [u64], &'s [ParagraphMeta], &'s [u64]) {
     let PrepareScratch {
         normalizer,
         shingle,
@@ -334,12 +350,7 @@ pub fn prepare(text: &str, cfg: &Config, scratch: &mut PrepareScratch) -> Prepar
             shingle_end: shingles.len() as u32,
         });
     }
-    Prepared {
-        paragraphs: paragraphs.to_vec(),
-        paragraph_meta: meta.to_vec(),
-        shingles: shingles.to_vec(),
-        all_boilerplate: false,
-    }
+    (paragraphs, meta, shingles)
 }
 
 /// Turns each document's raw shingles into the set of its story text: shingles of boilerplate

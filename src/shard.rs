@@ -131,7 +131,7 @@ fn write_body<W: Write>(
         w.str(&d.origin.file)?;
         w.u64(d.origin.line)?;
         buf.clear();
-        encode_prepared(p, &mut buf)?;
+        encode_prepared(&p.paragraphs, &p.paragraph_meta, &p.shingles, &mut buf)?;
         w.put(&buf)?;
     }
     Ok(())
@@ -140,16 +140,22 @@ fn write_body<W: Write>(
 /// Appends a prepared document in the shard layout (also the record of an out-of-core run's
 /// spill file): paragraph count (u32), per paragraph its hash (u64), word count and shingle
 /// end (u32 each), shingle count (u32), the shingles (u64 each); little-endian.
-pub(crate) fn encode_prepared(p: &Prepared, buf: &mut Vec<u8>) -> io::Result<()> {
+pub(crate) fn encode_prepared(
+    paragraphs: &[u64],
+    meta: &[ParagraphMeta],
+    shingles: &[u64],
+    buf: &mut Vec<u8>,
+) -> io::Result<()> {
     let count = |n: usize| u32::try_from(n).map_err(|_| io::Error::other("count over 2^32"));
-    buf.extend_from_slice(&count(p.paragraphs.len())?.to_le_bytes());
-    for (&h, m) in p.paragraphs.iter().zip(&p.paragraph_meta) {
+    buf.reserve(8 + 16 * paragraphs.len() + 8 * shingles.len());
+    buf.extend_from_slice(&count(paragraphs.len())?.to_le_bytes());
+    for (&h, m) in paragraphs.iter().zip(meta) {
         buf.extend_from_slice(&h.to_le_bytes());
         buf.extend_from_slice(&m.words.to_le_bytes());
         buf.extend_from_slice(&m.shingle_end.to_le_bytes());
     }
-    buf.extend_from_slice(&count(p.shingles.len())?.to_le_bytes());
-    for &s in &p.shingles {
+    buf.extend_from_slice(&count(shingles.len())?.to_le_bytes());
+    for &s in shingles {
         buf.extend_from_slice(&s.to_le_bytes());
     }
     Ok(())
@@ -184,6 +190,16 @@ fn check_ranges(meta: &[ParagraphMeta], ns: usize) -> Result<(), String> {
         return Err(format!("paragraphs cover {prev} of its {ns} shingles"));
     }
     Ok(())
+}
+
+/// The length of the [`encode_prepared`] record at the start of `b`, from its two counts;
+/// `None` when `b` is too short to hold it.
+pub(crate) fn record_len(b: &[u8]) -> Option<usize> {
+    let np = le_u32(b.get(0..4)?, 0) as usize;
+    let at = 4 + np.checked_mul(16)?;
+    let ns = le_u32(b.get(at..at + 4)?, 0) as usize;
+    let len = at + 4 + ns.checked_mul(8)?;
+    (len <= b.len()).then_some(len)
 }
 
 /// Decodes one [`encode_prepared`] record from the start of `b`: the document and the bytes

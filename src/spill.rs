@@ -67,9 +67,9 @@ use crate::minhash::Signatures;
 use crate::output::DocIds;
 use crate::pipeline::{
     self, candidate_paragraphs, story_set, Cluster, Config, Member, Outcome, PrepareScratch,
-    Prepared, Preparer, Stats,
+    Prepared, Stats,
 };
-use crate::shard::{decode_prepared, encode_prepared};
+use crate::shard::{decode_prepared, encode_prepared, record_len};
 use crate::verify::{self, PairScore, VerifyStats};
 
 /// Where and how an out-of-core run keeps its files.
@@ -202,10 +202,104 @@ fn finish(w: BufWriter<File>, path: &Path) -> Result<(), SpillError> {
     Ok(())
 }
 
+/// Step 1's per-document work, on the parsing threads: prepare, then encode the record and
+/// the distinct paragraph hashes, so the reading thread only appends bytes.
+struct SpillPrep<'c> {
+    cfg: &'c Config,
+}
+
+/// One document's record for `prepared.bin` and its distinct paragraph hashes.
+struct Record {
+    bytes: Vec<u8>,
+    distinct: Vec<u64>,
+}
+
+impl input::Prepare for SpillPrep<'_> {
+    type Scratch = PrepareScratch;
+    type Output = Record;
+
+    fn scratch(&self) -> PrepareScratch {
+        PrepareScratch::default()
+    }
+
+    fn prepare(&self, scratch: &mut PrepareScratch, doc: &mut Document) -> Record {
+        let (paragraphs, meta, shingles) = pipeline::prepare_in(&doc.text, self.cfg, scratch);
+        doc.text = String::new();
+        let mut bytes = Vec::new();
+        // Counts over 2^32 cannot come from a text under --max-doc-bytes (16 MiB default);
+        // an empty record would then be caught as damage when read back.
+        let _ = encode_prepared(paragraphs, meta, shingles, &mut bytes);
+        let mut distinct = paragraphs.to_vec();
+        distinct.sort_unstable();
+        distinct.dedup();
+        Record { bytes, distinct }
+    }
+}
+
+/// Bytes gathered before a write is handed to the writer thread.
+const WRITE_BATCH: usize = 8 << 20;
+
+/// Appends to a file on its own thread, so that the reading thread does not wait on writes.
+struct Writer {
+    tx: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
+    thread: Option<std::thread::JoinHandle<io::Result<()>>>,
+    batch: Vec<u8>,
+}
+
+impl Writer {
+    fn new(path: &Path) -> Result<Self, SpillError> {
+        let mut file = File::create(path).map_err(io_err(path))?;
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
+        let thread = std::thread::spawn(move || -> io::Result<()> {
+            for buf in rx {
+                file.write_all(&buf)?;
+            }
+            file.flush()
+        });
+        Ok(Writer {
+            tx: Some(tx),
+            thread: Some(thread),
+            batch: Vec::with_capacity(WRITE_BATCH),
+        })
+    }
+
+    /// Appends `bytes`; false when the writer thread has stopped (its error comes from
+    /// [`Writer::finish`]).
+    fn write(&mut self, bytes: &[u8]) -> bool {
+        self.batch.extend_from_slice(bytes);
+        if self.batch.len() < WRITE_BATCH {
+            return true;
+        }
+        let full = std::mem::replace(&mut self.batch, Vec::with_capacity(WRITE_BATCH));
+        self.tx.as_ref().is_some_and(|tx| tx.send(full).is_ok())
+    }
+
+    fn finish(mut self, path: &Path) -> Result<(), SpillError> {
+        if let Some(tx) = self.tx.take() {
+            let _ = tx.send(std::mem::take(&mut self.batch));
+        }
+        let done = match self.thread.take().map(|t| t.join()) {
+            Some(Ok(r)) => r,
+            Some(Err(_)) => Err(io::Error::other("spill writer thread panicked")),
+            None => Ok(()),
+        };
+        done.map_err(io_err(path))
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        // On an error path: stop the thread (the channel closes) and wait for it.
+        self.tx.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
 /// Step 1's sink: appends each document's record to `prepared.bin` and keeps the small
 /// per-document tables.
-struct Reader<'c> {
-    cfg: &'c Config,
+struct Reader {
     ids: IdTable,
     /// Id hash -> first document with it; ids whose hash collides with a different id's go to
     /// `id_overflow`, so the duplicate check is exact.
@@ -214,20 +308,20 @@ struct Reader<'c> {
     files: Vec<String>,
     origins: Vec<(u32, u64)>,
     published: Vec<Option<i64>>,
+    by_source: bool,
     sources: HashMap<String, u32>,
     sids: Vec<u32>,
     distinct: Vec<u64>,
     distinct_ends: Vec<u64>,
     record_ends: Vec<u64>,
     written: u64,
-    out: BufWriter<File>,
-    buf: Vec<u8>,
+    out: Writer,
     scratch: Option<PrepareScratch>,
-    /// The first write error; reported once reading ends.
-    error: Option<io::Error>,
+    /// Set when the writer thread stopped; its error is reported once reading ends.
+    failed: bool,
 }
 
-impl Reader<'_> {
+impl Reader {
     fn origin(&self, i: u32) -> Origin {
         let (f, line) = self.origins[i as usize];
         Origin::new(self.files[f as usize].clone(), line)
@@ -243,12 +337,12 @@ impl Reader<'_> {
     }
 }
 
-impl Sink<Preparer<'_>> for Reader<'_> {
+impl Sink<SpillPrep<'_>> for Reader {
     fn accept(
         &mut self,
-        prep: &Preparer<'_>,
-        doc: Document,
-        prepared: Option<Prepared>,
+        prep: &SpillPrep<'_>,
+        mut doc: Document,
+        record: Option<Record>,
     ) -> Result<(), Duplicate> {
         let h = xxh3_64(doc.id.as_bytes());
         if let Some(j) = self.find(&doc.id, h) {
@@ -263,11 +357,11 @@ impl Sink<Preparer<'_>> for Reader<'_> {
         } else {
             self.id_hash.insert(h, i);
         }
-        let p = match prepared {
-            Some(p) => p,
+        let record = match record {
+            Some(r) => r,
             None => {
                 let scratch = self.scratch.get_or_insert_with(PrepareScratch::default);
-                pipeline::prepare(&doc.text, prep.cfg, scratch)
+                input::Prepare::prepare(prep, scratch, &mut doc)
             }
         };
         self.ids.push(&doc.id);
@@ -279,37 +373,19 @@ impl Sink<Preparer<'_>> for Reader<'_> {
         self.published
             .push(doc.published.as_deref().and_then(pipeline::parse_time));
         let sid = match doc.source.filter(|s| !s.is_empty()) {
-            Some(s) if self.cfg.boilerplate.min_source_docs > 0 => {
+            Some(s) if self.by_source => {
                 let next = self.sources.len() as u32;
                 *self.sources.entry(s).or_insert(next)
             }
             _ => u32::MAX,
         };
         self.sids.push(sid);
-        let from = self.distinct.len();
-        self.distinct.extend_from_slice(&p.paragraphs);
-        self.distinct[from..].sort_unstable();
-        let mut keep = from;
-        for k in from..self.distinct.len() {
-            if keep == from || self.distinct[keep - 1] != self.distinct[k] {
-                self.distinct[keep] = self.distinct[k];
-                keep += 1;
-            }
+        self.distinct.extend_from_slice(&record.distinct);
+        self.distinct_ends.push(self.distinct.len() as u64);
+        if !self.failed && !self.out.write(&record.bytes) {
+            self.failed = true;
         }
-        self.distinct.truncate(keep);
-        self.distinct_ends.push(keep as u64);
-        self.buf.clear();
-        let written = encode_prepared(&p, &mut self.buf).and_then(|()| {
-            if self.error.is_none() {
-                self.out.write_all(&self.buf)
-            } else {
-                Ok(())
-            }
-        });
-        if let Err(e) = written {
-            self.error.get_or_insert(e);
-        }
-        self.written += self.buf.len() as u64;
+        self.written += record.bytes.len() as u64;
         self.record_ends.push(self.written);
         Ok(())
     }
@@ -346,32 +422,24 @@ pub fn run(
     on_stage("read+normalize");
     let prepared_path = dir.file("prepared.bin");
     let mut reader = Reader {
-        cfg,
         ids: IdTable::default(),
         id_hash: HashMap::default(),
         id_overflow: HashMap::new(),
         files: Vec::new(),
         origins: Vec::new(),
         published: Vec::new(),
+        by_source: cfg.boilerplate.min_source_docs > 0,
         sources: HashMap::new(),
         sids: Vec::new(),
         distinct: Vec::new(),
         distinct_ends: Vec::new(),
         record_ends: Vec::new(),
         written: 0,
-        out: create(&prepared_path)?,
-        buf: Vec::new(),
+        out: Writer::new(&prepared_path)?,
         scratch: None,
-        error: None,
+        failed: false,
     };
-    let prep = Preparer {
-        cfg,
-        free_text: |_| true,
-    };
-    let corpus = input::read_inputs_into(inputs, ropts, &prep, &mut reader)?;
-    if let Some(e) = reader.error.take() {
-        return Err(io_err(&prepared_path)(e));
-    }
+    let corpus = input::read_inputs_into(inputs, ropts, &SpillPrep { cfg }, &mut reader)?;
     let Reader {
         ids,
         published,
@@ -382,7 +450,7 @@ pub fn run(
         out,
         ..
     } = reader;
-    finish(out, &prepared_path)?;
+    out.finish(&prepared_path)?;
     let n = ids.len();
     stats.documents = n;
     lap("read+normalize", "boilerplate", &mut stats);
@@ -557,25 +625,33 @@ fn chunks(record_ends: &[u64]) -> Vec<(usize, usize)> {
     out
 }
 
-/// Decodes the records of documents `from..` in `bytes` (one chunk).
-fn decode_chunk(bytes: &[u8], count: usize, path: &Path) -> Result<Vec<Prepared>, SpillError> {
-    let mut out = Vec::with_capacity(count);
-    let mut at = 0usize;
-    for _ in 0..count {
-        let (p, used) = decode_prepared(&bytes[at..]).map_err(|what| SpillError::Corrupt {
-            path: path.display().to_string(),
-            what,
-        })?;
-        out.push(p);
-        at += used;
+/// Decodes the records in `bytes` (one chunk) in parallel; `ends[k]` is where record `k` ends,
+/// counted from `base`.
+fn decode_chunk(
+    bytes: &[u8],
+    base: u64,
+    ends: &[u64],
+    path: &Path,
+) -> Result<Vec<Prepared>, SpillError> {
+    let corrupt = |what: String| SpillError::Corrupt {
+        path: path.display().to_string(),
+        what,
+    };
+    if ends.last().map_or(0, |&e| e - base) != bytes.len() as u64 {
+        return Err(corrupt("chunk length differs from its records".into()));
     }
-    if at != bytes.len() {
-        return Err(SpillError::Corrupt {
-            path: path.display().to_string(),
-            what: format!("{} bytes left after the last record", bytes.len() - at),
-        });
-    }
-    Ok(out)
+    (0..ends.len())
+        .into_par_iter()
+        .map(|k| {
+            let from = if k == 0 { 0 } else { (ends[k - 1] - base) as usize };
+            let to = (ends[k] - base) as usize;
+            match decode_prepared(&bytes[from..to]) {
+                Ok((p, used)) if used == to - from => Ok(p),
+                Ok(_) => Err(corrupt(format!("record {k} of a chunk has bytes left over"))),
+                Err(what) => Err(corrupt(what)),
+            }
+        })
+        .collect()
 }
 
 /// Reads the chunks of `path` in order on a helper thread, handing each to `work` on this
@@ -604,7 +680,8 @@ fn for_each_chunk(
         for (k, msg) in rx.iter().enumerate() {
             let (from, bytes) = msg?;
             let to = ranges[k].1;
-            let docs = decode_chunk(&bytes, to - from, path)?;
+            let base = if from == 0 { 0 } else { record_ends[from - 1] };
+            let docs = decode_chunk(&bytes, base, &record_ends[from..to], path)?;
             drop(bytes);
             work(from, docs)?;
         }
@@ -846,8 +923,9 @@ fn verify_partition(
         path: path.display().to_string(),
         what,
     };
+    // Record boundaries first (a scan of the counts), then decoding in parallel.
     let mut members: Vec<u32> = Vec::new();
-    let mut docs: Vec<Prepared> = Vec::new();
+    let mut spans: Vec<(usize, usize)> = Vec::new();
     let mut at = 0usize;
     while at < bytes.len() {
         let doc = bytes
@@ -857,11 +935,17 @@ fn verify_partition(
         if members.last().is_some_and(|&l| l >= doc) || doc as usize >= keys.len() {
             return Err(corrupt(format!("document {doc} out of order")));
         }
-        let (d, used) = decode_prepared(&bytes[at + 4..]).map_err(corrupt)?;
+        let len = record_len(&bytes[at + 4..])
+            .ok_or_else(|| corrupt(format!("record of document {doc} truncated")))?;
         members.push(doc);
-        docs.push(d);
-        at += 4 + used;
+        spans.push((at + 4, at + 4 + len));
+        at += 4 + len;
     }
+    let mut docs: Vec<Prepared> = spans
+        .par_iter()
+        .map(|&(from, to)| decode_prepared(&bytes[from..to]).map(|(d, _)| d))
+        .collect::<Result<_, String>>()
+        .map_err(corrupt)?;
     drop(bytes);
     let local = |d: u32| -> Result<u32, SpillError> {
         members
