@@ -259,6 +259,13 @@ pub enum ReadError {
     /// `-` was given more than once; standard input can only be read once.
     #[error("\"-\" (standard input) was given more than once")]
     StdinRepeated,
+    /// The [`Sink`] receiving the documents failed (an out-of-core run's spill file, say).
+    #[error("{what}: {source}")]
+    Sink {
+        what: String,
+        #[source]
+        source: io::Error,
+    },
 }
 
 /// How a JSONL stream is encoded.
@@ -403,9 +410,24 @@ pub struct Duplicate {
 /// per document (an out-of-core run) can keep little for it too.
 pub trait Sink<P: Prepare> {
     /// Takes one document and its prepared output; `None` for a whole-file document, which
-    /// the sink prepares with `prep` (now or later). Returns [`Duplicate`] when a document
-    /// with the same id was accepted before; the document is then reported as a bad record.
-    fn accept(&mut self, prep: &P, doc: Document, prepared: Option<P::Output>) -> Result<(), Duplicate>;
+    /// the sink prepares with `prep` (now or later). Refuses it with [`Refusal::Duplicate`]
+    /// when a document with the same id was accepted before (it is then reported as a bad
+    /// record), or stops the reading with [`Refusal::Stop`].
+    fn accept(
+        &mut self,
+        prep: &P,
+        doc: Document,
+        prepared: Option<P::Output>,
+    ) -> Result<(), Refusal>;
+}
+
+/// Why a [`Sink`] did not take a document.
+#[derive(Debug)]
+pub enum Refusal {
+    /// Its id was taken: the document is reported as a bad record.
+    Duplicate(Box<Duplicate>),
+    /// The sink cannot go on; reading stops with [`ReadError::Sink`].
+    Stop { what: String, source: io::Error },
 }
 
 /// Reads every input in order, as [`read_inputs_with`] does, handing each well-formed document
@@ -464,12 +486,12 @@ impl<O> Default for Collect<O> {
 }
 
 impl<P: Prepare> Sink<P> for Collect<P::Output> {
-    fn accept(&mut self, _: &P, doc: Document, prepared: Option<P::Output>) -> Result<(), Duplicate> {
+    fn accept(&mut self, _: &P, doc: Document, prepared: Option<P::Output>) -> Result<(), Refusal> {
         if let Some(first) = self.seen.get(&doc.id) {
-            return Err(Duplicate {
+            return Err(Refusal::Duplicate(Box::new(Duplicate {
                 first: first.clone(),
                 doc,
-            });
+            })));
         }
         self.seen.insert(doc.id.clone(), doc.origin.clone());
         self.docs.push(doc);
@@ -591,10 +613,12 @@ fn accept<P: Prepare, S: Sink<P>>(
 ) -> Result<(), ReadError> {
     match sink.accept(prep, doc, prepared) {
         Ok(()) => Ok(()),
-        Err(Duplicate { doc, first }) => {
+        Err(Refusal::Duplicate(dup)) => {
+            let Duplicate { doc, first } = *dup;
             let message = format!("duplicate id {:?} (first seen at {first})", doc.id);
             reject(opts, out, &doc.origin.file, doc.origin.line, message)
         }
+        Err(Refusal::Stop { what, source }) => Err(ReadError::Sink { what, source }),
     }
 }
 

@@ -60,6 +60,11 @@
 //! document, under twice the input size: 100,000 generated articles (262 MB of JSONL) peak at
 //! 476 MiB.
 //!
+//! Past memory, [`spill::run`] (`wiredup cluster --spill-dir`) keeps the per-document data in
+//! files, each read in the one pass that needs it (band keys one band at a time, candidate
+//! documents one partition of whole components at a time), for about 90 bytes per document in
+//! memory plus one bounded partition, with the same outcome as the in-memory run.
+//!
 //! ## Determinism
 //!
 //! Hash functions are seeded and fixed (never per-process random), every parallel step writes by

@@ -132,8 +132,17 @@ fn run(cli: Cli) -> Result<i32> {
             let started = Instant::now();
             let ropts = input.read.to_options(false);
             if let Some(spill) = spill.to_config() {
-                let on_stage = |_: &str| {};
-                let run = wiredup::spill::run(&input.inputs, &ropts, &cfg, &spill, &on_stage)?;
+                let bar = spinner(detect.quiet);
+                let on_stage = |stage: &str| {
+                    if let Some(bar) = &bar {
+                        bar.set_message(format!("{stage} (out of core)"));
+                    }
+                };
+                let run = wiredup::spill::run(&input.inputs, &ropts, &cfg, &spill, &on_stage);
+                if let Some(bar) = bar {
+                    bar.finish_and_clear();
+                }
+                let run = run?;
                 write_cluster_output(output.as_deref(), &run.ids, &run.outcome, format.into())?;
                 if !detect.quiet {
                     summary(&run.corpus, &run.outcome, started.elapsed(), None);
@@ -809,6 +818,15 @@ fn read(inputs: &[String], opts: &ReadOptions) -> Result<Corpus> {
     Ok(io::read_inputs(inputs, opts)?)
 }
 
+/// A spinner naming the stage, when standard error is a terminal and not `quiet`.
+fn spinner(quiet: bool) -> Option<indicatif::ProgressBar> {
+    (!quiet && std::io::stderr().is_terminal()).then(|| {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.enable_steady_tick(Duration::from_millis(120));
+        bar
+    })
+}
+
 /// Reads the inputs, preparing each document as it is read (texts for which `free_text` is
 /// true are released at once), then runs the rest of the pipeline; with a spinner naming the
 /// stage when standard error is a terminal.
@@ -819,11 +837,7 @@ fn read_and_detect(
     quiet: bool,
     free_text: fn(&io::Document) -> bool,
 ) -> Result<(Corpus, Outcome)> {
-    let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
-        let bar = indicatif::ProgressBar::new_spinner();
-        bar.enable_steady_tick(Duration::from_millis(120));
-        bar
-    });
+    let bar = spinner(quiet);
     if let Some(bar) = &bar {
         bar.set_message("read+normalize");
     }

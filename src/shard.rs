@@ -192,16 +192,6 @@ fn check_ranges(meta: &[ParagraphMeta], ns: usize) -> Result<(), String> {
     Ok(())
 }
 
-/// The length of the [`encode_prepared`] record at the start of `b`, from its two counts;
-/// `None` when `b` is too short to hold it.
-pub(crate) fn record_len(b: &[u8]) -> Option<usize> {
-    let np = le_u32(b.get(0..4)?, 0) as usize;
-    let at = 4 + np.checked_mul(16)?;
-    let ns = le_u32(b.get(at..at + 4)?, 0) as usize;
-    let len = at + 4 + ns.checked_mul(8)?;
-    (len <= b.len()).then_some(len)
-}
-
 /// Decodes one [`encode_prepared`] record from the start of `b`: the document and the bytes
 /// it took. Every count is checked against the bytes there, so damage is an error.
 pub(crate) fn decode_prepared(b: &[u8]) -> Result<(Prepared, usize), String> {
@@ -216,7 +206,9 @@ pub(crate) fn decode_prepared(b: &[u8]) -> Result<(Prepared, usize), String> {
     let (paragraphs, paragraph_meta) = decode_paragraphs(pb);
     let ns = u32_at(para_end)?;
     let end = para_end + 4 + ns.checked_mul(8).ok_or("shingle count too large")?;
-    let sb = b.get(para_end + 4..end).ok_or("record truncated in shingles")?;
+    let sb = b
+        .get(para_end + 4..end)
+        .ok_or("record truncated in shingles")?;
     check_ranges(&paragraph_meta, ns)?;
     let shingles = sb.chunks_exact(8).map(|c| le_u64(c, 0)).collect();
     let p = Prepared {

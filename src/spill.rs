@@ -21,30 +21,35 @@
 //!    turned into candidate pairs, merged into the sorted result; then the paragraph entries.
 //!    This is LSH by external sort: band keys written in runs per band, grouped one band at a
 //!    time.
-//! 5. **partition**: the candidate graph's connected components are packed, in document order,
-//!    into partitions of at most `partition_bytes` of records, and `prepared.bin` is read once
-//!    more to scatter each candidate document's record into its partition's file.
-//! 6. **verify+cluster**: partitions one at a time: story sets and signatures again, exact
-//!    verification, guarded clustering and representative scores, all in memory for that
-//!    partition only. Verification and clustering never cross a component, so this is the
-//!    in-memory computation, restricted.
+//! 5. **verify**: the sorted candidate pairs are cut into consecutive runs whose documents'
+//!    story sets fit `partition_bytes` together; `prepared.bin` is read once more and each
+//!    candidate document's story set is written to the file of every run that names it (a
+//!    document with candidates in several runs is copied into each: at scale the candidate
+//!    graph has no small components, since a paragraph shared by many stories links them all).
+//!    Each run is then verified exactly with its sets in memory.
+//! 6. **cluster**: the verified pairs' connected components are packed whole, in document
+//!    order, into groups of at most `partition_bytes`; a last read of `prepared.bin` scatters
+//!    their story sets; each group is clustered (guarded union-find, representatives and their
+//!    scores) in memory. Clustering never crosses a component of verified pairs, so this is
+//!    the in-memory computation, restricted.
 //!
 //! **Invariant** (tested): the outcome equals the in-memory run's, so `wiredup cluster` writes
 //! byte-identical output with or without `--spill-dir`, whatever the thread count and the
-//! partition budget. Documents are renumbered inside a partition in input order, and every
-//! rule downstream of LSH (pair order, guarded merges, representative choice) depends on
-//! document order only, never on the numbers themselves.
+//! partition budget. Documents are renumbered inside a group in input order, and every rule
+//! downstream of LSH (pair order, guarded merges, representative choice) depends on document
+//! order only, never on the numbers themselves.
 //!
 //! **Cost.** Disk: about 1.3x the JSONL input for `prepared.bin` (8 bytes per word), 8 bytes per
-//! band per document for the band files, and up to the candidates' share of `prepared.bin`
-//! again for the partitions; everything is deleted as soon as it is read for the last time,
-//! and the spill directory at the end (also on error). I/O: `prepared.bin` is written once and
-//! read twice, sequentially. Memory: the per-document tables (about 90 bytes per document plus
-//! its id), the paragraph hashes until boilerplate is learned (8 bytes per distinct paragraph,
-//! plus 16 while counting), one chunk of `prepared.bin` in flight, one group of bands (16 bytes
-//! per document each), the candidate pairs (8 bytes each), and one partition at a time (about
-//! twice `partition_bytes`; a single component larger than the budget is one partition of its
-//! own, since it cannot be split).
+//! band per document for the band files, and the candidates' story sets (with copies) for the
+//! group files; each file is deleted once read for the last time, and the spill directory at
+//! the end (also on error; a killed process leaves its `wiredup-spill-PID-*` directory
+//! behind). I/O: `prepared.bin` is written once and read three times, sequentially. Memory:
+//! the per-document tables (about 90 bytes per document plus its id), the paragraph hashes
+//! until boilerplate is learned (8 bytes per distinct paragraph, plus 16 while counting), one
+//! chunk of `prepared.bin` in flight, one group of bands (16 bytes per document each), the
+//! candidate and verified pairs (8 and 20 bytes each), and one group's story sets at a time
+//! (`partition_bytes` plus signatures; a single component of verified pairs larger than the
+//! budget is one group of its own, since it cannot be split).
 //!
 //! Quirk: the spilled [`Outcome`] has no `prepared` documents (they are on disk, then gone).
 
@@ -61,7 +66,9 @@ use xxhash_rust::xxh3::xxh3_64;
 use crate::boilerplate::{self, Boilerplate, PrehashedKey};
 use crate::cluster::{self, RepKey, UnionFind};
 use crate::hashsort;
-use crate::io::{self as input, Corpus, Document, Duplicate, Origin, ReadError, ReadOptions, Sink};
+use crate::io::{
+    self as input, Corpus, Document, Duplicate, Origin, ReadError, ReadOptions, Refusal, Sink,
+};
 use crate::lsh;
 use crate::minhash::Signatures;
 use crate::output::DocIds;
@@ -69,7 +76,7 @@ use crate::pipeline::{
     self, candidate_paragraphs, story_set, Cluster, Config, Member, Outcome, PrepareScratch,
     Prepared, Stats,
 };
-use crate::shard::{decode_prepared, encode_prepared, record_len};
+use crate::shard::{decode_prepared, encode_prepared};
 use crate::verify::{self, PairScore, VerifyStats};
 
 /// Where and how an out-of-core run keeps its files.
@@ -263,27 +270,34 @@ impl Writer {
         })
     }
 
-    /// Appends `bytes`; false when the writer thread has stopped (its error comes from
-    /// [`Writer::finish`]).
-    fn write(&mut self, bytes: &[u8]) -> bool {
+    /// Appends `bytes`. Fails with the writer thread's error once it has stopped.
+    fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
         self.batch.extend_from_slice(bytes);
         if self.batch.len() < WRITE_BATCH {
-            return true;
+            return Ok(());
         }
         let full = std::mem::replace(&mut self.batch, Vec::with_capacity(WRITE_BATCH));
-        self.tx.as_ref().is_some_and(|tx| tx.send(full).is_ok())
+        match &self.tx {
+            Some(tx) if tx.send(full).is_ok() => Ok(()),
+            _ => self.stop(),
+        }
+    }
+
+    /// Closes the channel and waits for the writer thread; its result.
+    fn stop(&mut self) -> io::Result<()> {
+        self.tx.take();
+        match self.thread.take().map(|t| t.join()) {
+            Some(Ok(r)) => r,
+            Some(Err(_)) => Err(io::Error::other("spill writer thread panicked")),
+            None => Err(io::Error::other("spill writer already stopped")),
+        }
     }
 
     fn finish(mut self, path: &Path) -> Result<(), SpillError> {
-        if let Some(tx) = self.tx.take() {
+        if let Some(tx) = &self.tx {
             let _ = tx.send(std::mem::take(&mut self.batch));
         }
-        let done = match self.thread.take().map(|t| t.join()) {
-            Some(Ok(r)) => r,
-            Some(Err(_)) => Err(io::Error::other("spill writer thread panicked")),
-            None => Ok(()),
-        };
-        done.map_err(io_err(path))
+        self.stop().map_err(io_err(path))
     }
 }
 
@@ -300,11 +314,7 @@ impl Drop for Writer {
 /// Step 1's sink: appends each document's record to `prepared.bin` and keeps the small
 /// per-document tables.
 struct Reader {
-    ids: IdTable,
-    /// Id hash -> first document with it; ids whose hash collides with a different id's go to
-    /// `id_overflow`, so the duplicate check is exact.
-    id_hash: HashMap<u64, u32, std::hash::BuildHasherDefault<PrehashedKey>>,
-    id_overflow: HashMap<String, u32>,
+    ids: IdSet,
     files: Vec<String>,
     origins: Vec<(u32, u64)>,
     published: Vec<Option<i64>>,
@@ -316,9 +326,8 @@ struct Reader {
     record_ends: Vec<u64>,
     written: u64,
     out: Writer,
+    out_path: PathBuf,
     scratch: Option<PrepareScratch>,
-    /// Set when the writer thread stopped; its error is reported once reading ends.
-    failed: bool,
 }
 
 impl Reader {
@@ -326,14 +335,40 @@ impl Reader {
         let (f, line) = self.origins[i as usize];
         Origin::new(self.files[f as usize].clone(), line)
     }
+}
 
-    /// The document already accepted with this id, if any.
-    fn find(&self, id: &str, h: u64) -> Option<u32> {
-        match self.id_hash.get(&h) {
-            Some(&j) if self.ids.get(j as usize) == id => Some(j),
-            Some(_) => self.id_overflow.get(id).copied(),
-            None => None,
+/// The ids read so far, with an exact duplicate check that keeps no string per id beyond the
+/// arena: ids are found by their hash, and an id whose hash collides with a different id's is
+/// kept whole in a side map.
+#[derive(Debug, Default)]
+struct IdSet {
+    ids: IdTable,
+    by_hash: HashMap<u64, u32, std::hash::BuildHasherDefault<PrehashedKey>>,
+    overflow: HashMap<String, u32>,
+}
+
+impl IdSet {
+    /// Adds `id` (whose hash is `h`) as the next document and returns its number, or returns
+    /// the number of the document that already has it.
+    fn insert(&mut self, id: &str, h: u64) -> Result<u32, u32> {
+        let i = self.ids.len() as u32;
+        match self.by_hash.entry(h) {
+            std::collections::hash_map::Entry::Occupied(e) => {
+                let j = *e.get();
+                if self.ids.get(j as usize) == id {
+                    return Err(j);
+                }
+                if let Some(&j) = self.overflow.get(id) {
+                    return Err(j);
+                }
+                self.overflow.insert(id.to_owned(), i);
+            }
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(i);
+            }
         }
+        self.ids.push(id);
+        Ok(i)
     }
 }
 
@@ -343,19 +378,12 @@ impl Sink<SpillPrep<'_>> for Reader {
         prep: &SpillPrep<'_>,
         mut doc: Document,
         record: Option<Record>,
-    ) -> Result<(), Duplicate> {
-        let h = xxh3_64(doc.id.as_bytes());
-        if let Some(j) = self.find(&doc.id, h) {
-            return Err(Duplicate {
+    ) -> Result<(), Refusal> {
+        if let Err(j) = self.ids.insert(&doc.id, xxh3_64(doc.id.as_bytes())) {
+            return Err(Refusal::Duplicate(Box::new(Duplicate {
                 first: self.origin(j),
                 doc,
-            });
-        }
-        let i = self.ids.len() as u32;
-        if self.id_hash.contains_key(&h) {
-            self.id_overflow.insert(doc.id.clone(), i);
-        } else {
-            self.id_hash.insert(h, i);
+            })));
         }
         let record = match record {
             Some(r) => r,
@@ -364,7 +392,6 @@ impl Sink<SpillPrep<'_>> for Reader {
                 input::Prepare::prepare(prep, scratch, &mut doc)
             }
         };
-        self.ids.push(&doc.id);
         if self.files.last() != Some(&doc.origin.file) {
             self.files.push(doc.origin.file);
         }
@@ -382,8 +409,11 @@ impl Sink<SpillPrep<'_>> for Reader {
         self.sids.push(sid);
         self.distinct.extend_from_slice(&record.distinct);
         self.distinct_ends.push(self.distinct.len() as u64);
-        if !self.failed && !self.out.write(&record.bytes) {
-            self.failed = true;
+        if let Err(source) = self.out.write(&record.bytes) {
+            return Err(Refusal::Stop {
+                what: self.out_path.display().to_string(),
+                source,
+            });
         }
         self.written += record.bytes.len() as u64;
         self.record_ends.push(self.written);
@@ -422,9 +452,7 @@ pub fn run(
     on_stage("read+normalize");
     let prepared_path = dir.file("prepared.bin");
     let mut reader = Reader {
-        ids: IdTable::default(),
-        id_hash: HashMap::default(),
-        id_overflow: HashMap::new(),
+        ids: IdSet::default(),
         files: Vec::new(),
         origins: Vec::new(),
         published: Vec::new(),
@@ -436,20 +464,32 @@ pub fn run(
         record_ends: Vec::new(),
         written: 0,
         out: Writer::new(&prepared_path)?,
+        out_path: prepared_path.clone(),
         scratch: None,
-        failed: false,
     };
     let corpus = input::read_inputs_into(inputs, ropts, &SpillPrep { cfg }, &mut reader)?;
     let Reader {
-        ids,
+        ids: IdSet {
+            ids,
+            by_hash,
+            overflow,
+        },
+        files,
+        origins,
         published,
+        by_source: _,
+        sources,
         sids,
         distinct,
         distinct_ends,
         record_ends,
+        written: _,
         out,
-        ..
+        out_path: _,
+        scratch,
     } = reader;
+    // What only reading needed goes now, not at the end of the run.
+    drop((by_hash, overflow, files, origins, sources, scratch));
     out.finish(&prepared_path)?;
     let n = ids.len();
     stats.documents = n;
@@ -459,7 +499,11 @@ pub fn run(
     let bp = boilerplate::learn_distinct(
         &sids,
         |i| {
-            let start = if i == 0 { 0 } else { distinct_ends[i - 1] as usize };
+            let start = if i == 0 {
+                0
+            } else {
+                distinct_ends[i - 1] as usize
+            };
             &distinct[start..distinct_ends[i] as usize]
         },
         &cfg.boilerplate,
@@ -525,24 +569,67 @@ pub fn run(
         cands.dedup();
     }
     let _ = fs::remove_file(&para_path);
-    lap("lsh", "partition", &mut stats);
+    lap("lsh", "verify", &mut stats);
 
-    // 5. partitions of whole components, and each candidate document's record in its file.
-    let part = partition(n, &cands, &record_ends, spill.partition_bytes);
-    let parts = part.iter().filter(|&&p| p != NONE).max().map_or(0, |&p| p + 1) as usize;
-    let part_paths: Vec<PathBuf> = (0..parts)
-        .map(|p| dir.file(&format!("part-{p}.bin")))
+    // 5. verification, in groups of candidate pairs whose documents' story sets fit the budget
+    //    together (a document may be copied into several groups).
+    let set_bytes = |d: u32| 8 * u64::from(sizes[d as usize]) + 8;
+    let groups = edge_groups(n, &cands, set_bytes, spill.partition_bytes);
+    let lists: Vec<&[u32]> = groups.iter().map(|g| g.members.as_slice()).collect();
+    let paths: Vec<PathBuf> = (0..groups.len())
+        .map(|g| dir.file(&format!("verify-{g}.bin")))
         .collect();
-    scatter(&prepared_path, &record_ends, &part, &part_paths)?;
-    let _ = fs::remove_file(&prepared_path);
-    drop(record_ends);
-    let mut part_cands: Vec<Vec<(u32, u32)>> = vec![Vec::new(); parts];
-    for (a, b) in cands {
-        part_cands[part[a as usize] as usize].push((a, b));
+    scatter_sets(&prepared_path, &record_ends, &bp, n, &lists, &paths)?;
+    drop(lists);
+    let mut pairs: Vec<PairScore> = Vec::new();
+    let mut vstats = VerifyStats::default();
+    for (g, path) in groups.iter().zip(&paths) {
+        let (docs, sets) = load_sets(path, n)?;
+        let _ = fs::remove_file(path);
+        let local = local_pairs(&docs, &cands[g.edges.clone()], path)?;
+        let sigs = Signatures::compute(&sets, &cfg.minhash);
+        let (found, st) = verify::verify(&local, &sets, &sigs, &cfg.verify);
+        pairs.extend(found.into_iter().map(|s| renumber(&docs, s)));
+        vstats.candidates += st.candidates;
+        vstats.rejected_by_estimate += st.rejected_by_estimate;
+        vstats.checked_exactly += st.checked_exactly;
+        vstats.accepted += st.accepted;
     }
-    lap("partition", "verify+cluster", &mut stats);
+    drop((groups, cands));
+    stats.verify = vstats;
+    // The in-memory order: by candidate, that is by (a, b).
+    pairs.par_sort_unstable_by_key(|p| (p.a, p.b));
+    lap("verify", "cluster", &mut stats);
 
-    // 6. verify and cluster one partition at a time.
+    // 6. clustering, in groups of whole components of the verified pairs (clustering and the
+    //    representative's scores compare any two members of a component).
+    let ends: Vec<(u32, u32)> = pairs.iter().map(|p| (p.a, p.b)).collect();
+    let part = component_groups(n, &ends, set_bytes, spill.partition_bytes);
+    drop(ends);
+    let parts = part
+        .iter()
+        .filter(|&&p| p != NONE)
+        .max()
+        .map_or(0, |&p| p + 1) as usize;
+    let mut members: Vec<Vec<u32>> = vec![Vec::new(); parts];
+    for (d, &p) in part.iter().enumerate() {
+        if p != NONE {
+            members[p as usize].push(d as u32);
+        }
+    }
+    let paths: Vec<PathBuf> = (0..parts)
+        .map(|g| dir.file(&format!("cluster-{g}.bin")))
+        .collect();
+    let lists: Vec<&[u32]> = members.iter().map(Vec::as_slice).collect();
+    scatter_sets(&prepared_path, &record_ends, &bp, n, &lists, &paths)?;
+    drop(lists);
+    let _ = fs::remove_file(&prepared_path);
+    drop((record_ends, members));
+    let mut part_pairs: Vec<Vec<PairScore>> = vec![Vec::new(); parts];
+    for s in &pairs {
+        part_pairs[part[s.a as usize] as usize].push(*s);
+    }
+    drop(part);
     let keys: Vec<RepKey> = published
         .iter()
         .zip(&sizes)
@@ -550,23 +637,16 @@ pub fn run(
         .collect();
     drop(published);
     let mut labels: Vec<u32> = (0..n as u32).collect();
-    let mut pairs: Vec<PairScore> = Vec::new();
     let mut clusters: Vec<Cluster> = Vec::new();
-    let mut vstats = VerifyStats::default();
-    for (p, (path, pc)) in part_paths.iter().zip(part_cands).enumerate() {
-        let done = verify_partition(path, p as u32, &pc, &bp, cfg, &keys)?;
+    for (path, pp) in paths.iter().zip(part_pairs) {
+        let (docs, sets) = load_sets(path, n)?;
         let _ = fs::remove_file(path);
-        for (&m, &l) in done.members.iter().zip(&done.labels) {
+        let done = cluster_group(&docs, &sets, &pp, cfg, &keys, path)?;
+        for (&m, &l) in docs.iter().zip(&done.0) {
             labels[m as usize] = l;
         }
-        pairs.extend(done.pairs);
-        clusters.extend(done.clusters);
-        vstats.candidates += done.stats.candidates;
-        vstats.rejected_by_estimate += done.stats.rejected_by_estimate;
-        vstats.checked_exactly += done.stats.checked_exactly;
-        vstats.accepted += done.stats.accepted;
+        clusters.extend(done.1);
     }
-    stats.verify = vstats;
     // Cluster ids: positions among all clusters (singletons included) in order of their
     // lowest member, as `cluster::groups` numbers them.
     let mut cluster_ids = vec![0u32; n];
@@ -584,10 +664,9 @@ pub fn run(
         c.id = cluster_ids[c.representative as usize];
     }
     clusters.sort_unstable_by_key(|c| c.id);
-    pairs.sort_unstable_by_key(|p| (p.a, p.b));
     stats.clusters = clusters.len();
     stats.duplicates = clusters.iter().map(|c| c.members.len() - 1).sum();
-    lap("verify+cluster", "", &mut stats);
+    lap("cluster", "", &mut stats);
 
     Ok(Spilled {
         ids,
@@ -643,11 +722,17 @@ fn decode_chunk(
     (0..ends.len())
         .into_par_iter()
         .map(|k| {
-            let from = if k == 0 { 0 } else { (ends[k - 1] - base) as usize };
+            let from = if k == 0 {
+                0
+            } else {
+                (ends[k - 1] - base) as usize
+            };
             let to = (ends[k] - base) as usize;
             match decode_prepared(&bytes[from..to]) {
                 Ok((p, used)) if used == to - from => Ok(p),
-                Ok(_) => Err(corrupt(format!("record {k} of a chunk has bytes left over"))),
+                Ok(_) => Err(corrupt(format!(
+                    "record {k} of a chunk has bytes left over"
+                ))),
                 Err(what) => Err(corrupt(what)),
             }
         })
@@ -799,7 +884,10 @@ fn read_paragraph_entries(path: &Path, n: usize) -> Result<Vec<(u64, u32)>, Spil
         what,
     };
     if bytes.len() % 12 != 0 {
-        return Err(bad(format!("{} bytes is not a whole number of entries", bytes.len())));
+        return Err(bad(format!(
+            "{} bytes is not a whole number of entries",
+            bytes.len()
+        )));
     }
     bytes
         .chunks_exact(12)
@@ -813,26 +901,93 @@ fn read_paragraph_entries(path: &Path, n: usize) -> Result<Vec<(u64, u32)>, Spil
         .collect()
 }
 
-/// Each document's partition ([`NONE`] without candidates): connected components of the
-/// candidate graph, whole, packed in order of their lowest document into partitions of at most
-/// `budget` record bytes (a larger component alone in one).
-fn partition(n: usize, cands: &[(u32, u32)], record_ends: &[u64], budget: u64) -> Vec<u32> {
+/// One verification group: a range of the sorted candidate pairs, and every document they
+/// name, ascending.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct EdgeGroup {
+    edges: std::ops::Range<usize>,
+    members: Vec<u32>,
+}
+
+/// Cuts the sorted candidate pairs into consecutive ranges whose documents' story sets
+/// (`bytes(doc)` each) total at most `budget`, so each range is verified with its documents in
+/// memory. A document named in several ranges is copied into each; a range holds at least one
+/// pair, so a single pair over the budget is a group of its own. Candidates come sorted by
+/// their first document, so one group is mostly a run of consecutive documents and their
+/// neighbours; copies are the cost of candidate graphs with no small components (at 10M
+/// documents one component held a quarter of them).
+fn edge_groups(
+    n: usize,
+    cands: &[(u32, u32)],
+    bytes: impl Fn(u32) -> u64,
+    budget: u64,
+) -> Vec<EdgeGroup> {
+    let mut out = Vec::new();
+    // mark[d] == group: d is already in the group being built (groups count from 1).
+    let mut mark = vec![0u32; n];
+    let mut group = 1u32;
+    let (mut start, mut used) = (0usize, 0u64);
+    let mut members: Vec<u32> = Vec::new();
+    for (k, &(a, b)) in cands.iter().enumerate() {
+        let mut new = 0u64;
+        if mark[a as usize] != group {
+            new += bytes(a);
+        }
+        if b != a && mark[b as usize] != group {
+            new += bytes(b);
+        }
+        if k > start && used + new > budget {
+            members.sort_unstable();
+            out.push(EdgeGroup {
+                edges: start..k,
+                members: std::mem::take(&mut members),
+            });
+            group += 1;
+            start = k;
+            used = 0;
+        }
+        for d in [a, b] {
+            if mark[d as usize] != group {
+                mark[d as usize] = group;
+                used += bytes(d);
+                members.push(d);
+            }
+        }
+    }
+    if start < cands.len() {
+        members.sort_unstable();
+        out.push(EdgeGroup {
+            edges: start..cands.len(),
+            members,
+        });
+    }
+    out
+}
+
+/// Each document's group ([`NONE`] when in no pair): connected components of `pairs`, whole,
+/// packed in order of their lowest document into groups of at most `budget` bytes (a larger
+/// component alone in one).
+fn component_groups(
+    n: usize,
+    pairs: &[(u32, u32)],
+    bytes: impl Fn(u32) -> u64,
+    budget: u64,
+) -> Vec<u32> {
     let mut uf = UnionFind::new(n);
     let mut in_pair = vec![false; n];
-    for &(a, b) in cands {
+    for &(a, b) in pairs {
         uf.union(a, b);
         in_pair[a as usize] = true;
         in_pair[b as usize] = true;
     }
-    let size = |i: usize| record_ends[i] - if i == 0 { 0 } else { record_ends[i - 1] };
     // Bytes per component, kept at its root (its lowest document).
-    let mut bytes = vec![0u64; n];
+    let mut total = vec![0u64; n];
     let mut root = vec![NONE; n];
     for i in 0..n {
         if in_pair[i] {
             let r = uf.find(i as u32);
             root[i] = r;
-            bytes[r as usize] += size(i);
+            total[r as usize] += bytes(i as u32);
         }
     }
     let mut part = vec![NONE; n];
@@ -844,7 +999,7 @@ fn partition(n: usize, cands: &[(u32, u32)], record_ends: &[u64], budget: u64) -
         }
         let r = root[i] as usize;
         if r == i {
-            let b = bytes[i];
+            let b = total[i];
             if any && used + b > budget {
                 current += 1;
                 used = 0;
@@ -852,160 +1007,190 @@ fn partition(n: usize, cands: &[(u32, u32)], record_ends: &[u64], budget: u64) -
             used += b;
             any = true;
         }
-        // A component's root comes first in document order, so it has its partition already.
+        // A component's root comes first in document order, so it has its group already.
         part[i] = if r == i { current } else { part[r] };
     }
     part
 }
 
-/// Step 5: copies each candidate document's record (behind its document number) from
-/// `prepared.bin` into its partition's file, in document order.
-fn scatter(
+/// Writes the story set of every document named in `members[g]` to `paths[g]` (document
+/// number, set size, the set), reading `prepared.bin` once, in document order.
+fn scatter_sets(
     prepared_path: &Path,
     record_ends: &[u64],
-    part: &[u32],
-    part_paths: &[PathBuf],
+    bp: &Boilerplate,
+    n: usize,
+    members: &[&[u32]],
+    paths: &[PathBuf],
 ) -> Result<(), SpillError> {
-    let mut outs: Vec<BufWriter<File>> = part_paths
-        .iter()
-        .map(|p| create(p))
-        .collect::<Result<_, _>>()?;
-    let mut file = BufReader::with_capacity(
-        1 << 20,
-        File::open(prepared_path).map_err(io_err(prepared_path))?,
-    );
-    let mut buf: Vec<u8> = Vec::new();
-    let mut prev = 0u64;
-    for (i, (&end, &p)) in record_ends.iter().zip(part).enumerate() {
-        let len = (end - prev) as usize;
-        prev = end;
-        if p == NONE {
-            io::copy(&mut (&mut file).take(len as u64), &mut io::sink())
-                .map_err(io_err(prepared_path))?;
-            continue;
+    // Which groups want each document: counts, then offsets into one flat list.
+    let mut start = vec![0u64; n + 1];
+    for m in members {
+        for &d in m.iter() {
+            start[d as usize + 1] += 1;
         }
-        buf.clear();
-        buf.resize(len, 0);
-        file.read_exact(&mut buf).map_err(io_err(prepared_path))?;
-        let w = &mut outs[p as usize];
-        let path = &part_paths[p as usize];
-        w.write_all(&(i as u32).to_le_bytes()).map_err(io_err(path))?;
-        w.write_all(&buf).map_err(io_err(path))?;
     }
-    for (w, p) in outs.into_iter().zip(part_paths) {
+    for i in 0..n {
+        start[i + 1] += start[i];
+    }
+    let mut fill = start.clone();
+    let mut wants = vec![0u32; start[n] as usize];
+    for (g, m) in members.iter().enumerate() {
+        for &d in m.iter() {
+            wants[fill[d as usize] as usize] = g as u32;
+            fill[d as usize] += 1;
+        }
+    }
+    drop(fill);
+    let mut outs: Vec<BufWriter<File>> =
+        paths.iter().map(|p| create(p)).collect::<Result<_, _>>()?;
+    let wanted = |d: usize| &wants[start[d] as usize..start[d + 1] as usize];
+    let mut buf: Vec<u8> = Vec::new();
+    for_each_chunk(prepared_path, record_ends, |from, mut docs| {
+        docs.par_iter_mut()
+            .enumerate()
+            .filter(|(k, _)| !wanted(from + k).is_empty())
+            .for_each_init(hashsort::Scratch::default, |sort, (_, d)| {
+                story_set(d, bp, sort)
+            });
+        for (k, d) in docs.iter().enumerate() {
+            let doc = from + k;
+            let groups = wanted(doc);
+            if groups.is_empty() {
+                continue;
+            }
+            buf.clear();
+            buf.extend_from_slice(&(doc as u32).to_le_bytes());
+            buf.extend_from_slice(&(d.shingles.len() as u32).to_le_bytes());
+            for &h in &d.shingles {
+                buf.extend_from_slice(&h.to_le_bytes());
+            }
+            for &g in groups {
+                outs[g as usize]
+                    .write_all(&buf)
+                    .map_err(io_err(&paths[g as usize]))?;
+            }
+        }
+        Ok(())
+    })?;
+    for (w, p) in outs.into_iter().zip(paths) {
         finish(w, p)?;
     }
     Ok(())
 }
 
-/// What one partition contributes.
-struct PartitionResult {
-    /// Its documents, ascending, and their cluster labels (lowest member, document numbers).
-    members: Vec<u32>,
-    labels: Vec<u32>,
-    pairs: Vec<PairScore>,
-    clusters: Vec<Cluster>,
-    stats: VerifyStats,
-}
-
-/// Step 6 on one partition: the in-memory stages after LSH, on its documents renumbered
-/// `0..m` in document order, then numbered back.
-fn verify_partition(
-    path: &Path,
-    p: u32,
-    cands: &[(u32, u32)],
-    bp: &Boilerplate,
-    cfg: &Config,
-    keys: &[RepKey],
-) -> Result<PartitionResult, SpillError> {
-    let bytes = fs::read(path).map_err(io_err(path))?;
+/// Reads a group file of [`scatter_sets`]: its documents (ascending) and their story sets.
+/// Streamed, so memory holds the sets once, not the file besides.
+fn load_sets(path: &Path, n: usize) -> Result<(Vec<u32>, Vec<Vec<u64>>), SpillError> {
+    let file = File::open(path).map_err(io_err(path))?;
+    let len = file.metadata().map_err(io_err(path))?.len();
+    let mut r = BufReader::with_capacity(1 << 20, file);
     let corrupt = |what: String| SpillError::Corrupt {
         path: path.display().to_string(),
         what,
     };
-    // Record boundaries first (a scan of the counts), then decoding in parallel.
-    let mut members: Vec<u32> = Vec::new();
-    let mut spans: Vec<(usize, usize)> = Vec::new();
-    let mut at = 0usize;
-    while at < bytes.len() {
-        let doc = bytes
-            .get(at..at + 4)
-            .map(|c| crate::framed::le_u32(c, 0))
-            .ok_or_else(|| corrupt("truncated document number".into()))?;
-        if members.last().is_some_and(|&l| l >= doc) || doc as usize >= keys.len() {
+    let (mut docs, mut sets) = (Vec::new(), Vec::new());
+    let mut body: Vec<u8> = Vec::new();
+    let mut at = 0u64;
+    while at < len {
+        let mut head = [0u8; 8];
+        r.read_exact(&mut head)
+            .map_err(|_| corrupt("truncated record header".into()))?;
+        let (doc, count) = (
+            crate::framed::le_u32(&head, 0),
+            crate::framed::le_u32(&head, 4) as usize,
+        );
+        if docs.last().is_some_and(|&l| l >= doc) || doc as usize >= n {
             return Err(corrupt(format!("document {doc} out of order")));
         }
-        let len = record_len(&bytes[at + 4..])
-            .ok_or_else(|| corrupt(format!("record of document {doc} truncated")))?;
-        members.push(doc);
-        spans.push((at + 4, at + 4 + len));
-        at += 4 + len;
+        if at + 8 + 8 * count as u64 > len {
+            return Err(corrupt(format!("set of document {doc} truncated")));
+        }
+        body.resize(8 * count, 0);
+        r.read_exact(&mut body).map_err(io_err(path))?;
+        docs.push(doc);
+        sets.push(
+            body.chunks_exact(8)
+                .map(|c| crate::framed::le_u64(c, 0))
+                .collect(),
+        );
+        at += 8 + 8 * count as u64;
     }
-    let mut docs: Vec<Prepared> = spans
-        .par_iter()
-        .map(|&(from, to)| decode_prepared(&bytes[from..to]).map(|(d, _)| d))
-        .collect::<Result<_, String>>()
-        .map_err(corrupt)?;
-    drop(bytes);
-    let local = |d: u32| -> Result<u32, SpillError> {
-        members
-            .binary_search(&d)
+    Ok((docs, sets))
+}
+
+/// `pairs` renumbered to positions in `docs` (ascending document numbers).
+fn local_pairs(
+    docs: &[u32],
+    pairs: &[(u32, u32)],
+    path: &Path,
+) -> Result<Vec<(u32, u32)>, SpillError> {
+    let local = |d: u32| {
+        docs.binary_search(&d)
             .map(|k| k as u32)
-            .map_err(|_| corrupt(format!("candidate document {d} missing from partition {p}")))
+            .map_err(|_| SpillError::Corrupt {
+                path: path.display().to_string(),
+                what: format!("document {d} of a pair is missing"),
+            })
     };
-    let local_cands: Vec<(u32, u32)> = cands
+    pairs
         .iter()
         .map(|&(a, b)| Ok((local(a)?, local(b)?)))
-        .collect::<Result<_, SpillError>>()?;
-    let sigs = Signatures::compute_prepared(
-        &mut docs,
-        &cfg.minhash,
-        hashsort::Scratch::default,
-        |sort, d| story_set(d, bp, sort),
-        |d| &d.shingles,
-    );
-    let sets: Vec<Vec<u64>> = docs.into_iter().map(|d| d.shingles).collect();
-    let (local_pairs, stats) = verify::verify(&local_cands, &sets, &sigs, &cfg.verify);
-    drop(sigs);
+        .collect()
+}
+
+/// A pair's scores with positions in `docs` turned back into document numbers.
+fn renumber(docs: &[u32], s: PairScore) -> PairScore {
+    PairScore {
+        a: docs[s.a as usize],
+        b: docs[s.b as usize],
+        ..s
+    }
+}
+
+/// Step 6 on one group of whole components: the in-memory clustering and representative
+/// scores on its documents renumbered `0..m` in document order, then numbered back. Returns
+/// each document's label (lowest member of its cluster) and the clusters (ids unset).
+fn cluster_group(
+    docs: &[u32],
+    sets: &[Vec<u64>],
+    pairs: &[PairScore],
+    cfg: &Config,
+    keys: &[RepKey],
+    path: &Path,
+) -> Result<(Vec<u32>, Vec<Cluster>), SpillError> {
+    let ends: Vec<(u32, u32)> = pairs.iter().map(|p| (p.a, p.b)).collect();
+    let local: Vec<PairScore> = local_pairs(docs, &ends, path)?
+        .into_iter()
+        .zip(pairs)
+        .map(|((a, b), s)| PairScore { a, b, ..*s })
+        .collect();
     let sizes: Vec<u32> = sets.iter().map(|s| s.len() as u32).collect();
     let link = cfg.link_config();
-    let local_labels = cluster::cluster(members.len(), &local_pairs, &sizes, &cfg.cluster, |x, y| {
+    let labels = cluster::cluster(docs.len(), &local, &sizes, &cfg.cluster, |x, y| {
         PairScore::exact(x, y, &sets[x as usize], &sets[y as usize]).passes(&link)
     });
-    let local_keys: Vec<RepKey> = members.iter().map(|&m| keys[m as usize]).collect();
-    let global = |k: u32| members[k as usize];
-    let renumber = |s: PairScore| PairScore {
-        a: global(s.a),
-        b: global(s.b),
-        ..s
-    };
-    let clusters: Vec<Cluster> = cluster::groups(&local_labels)
+    let local_keys: Vec<RepKey> = docs.iter().map(|&m| keys[m as usize]).collect();
+    let clusters: Vec<Cluster> = cluster::groups(&labels)
         .par_iter()
         .filter(|g| g.len() >= 2)
         .filter_map(|g| {
-            let (rep, ms) = pipeline::score_group(g, &local_keys, &sets)?;
+            let (rep, ms) = pipeline::score_group(g, &local_keys, sets)?;
             Some(Cluster {
                 id: 0,
-                representative: global(rep),
+                representative: docs[rep as usize],
                 members: ms
                     .into_iter()
                     .map(|m| Member {
-                        doc: global(m.doc),
-                        score: renumber(m.score),
+                        doc: docs[m.doc as usize],
+                        score: renumber(docs, m.score),
                     })
                     .collect(),
             })
         })
         .collect();
-    let labels = local_labels.iter().map(|&l| global(l)).collect();
-    let pairs = local_pairs.into_iter().map(renumber).collect();
-    Ok(PartitionResult {
-        members,
-        labels,
-        pairs,
-        clusters,
-        stats,
-    })
+    let labels = labels.iter().map(|&l| docs[l as usize]).collect();
+    Ok((labels, clusters))
 }
 
 #[cfg(test)]
@@ -1027,6 +1212,24 @@ mod tests {
     }
 
     #[test]
+    fn id_set_is_exact_even_when_hashes_collide() {
+        let mut s = IdSet::default();
+        assert_eq!(s.insert("a", 7), Ok(0));
+        assert_eq!(s.insert("b", 8), Ok(1));
+        // "c" and "d" hash like "a": new ids all the same, kept in the side map.
+        assert_eq!(s.insert("c", 7), Ok(2));
+        assert_eq!(s.insert("d", 7), Ok(3));
+        assert_eq!(s.insert("a", 7), Err(0));
+        assert_eq!(s.insert("c", 7), Err(2));
+        assert_eq!(s.insert("d", 7), Err(3));
+        assert_eq!(s.insert("b", 8), Err(1));
+        assert_eq!(
+            (0..4).map(|i| s.ids.get(i)).collect::<Vec<_>>(),
+            ["a", "b", "c", "d"]
+        );
+    }
+
+    #[test]
     fn chunks_cover_every_document_once() {
         let ends: Vec<u64> = (1..=10).map(|i| i * (CHUNK_BYTES / 3)).collect();
         let c = chunks(&ends);
@@ -1038,16 +1241,43 @@ mod tests {
     }
 
     #[test]
-    fn partitions_keep_components_whole_and_respect_the_budget() {
-        // Components {0, 3}, {1, 4, 5}, {6, 7}; 2 has no candidates. Records of 10 bytes.
-        let cands = [(0, 3), (1, 4), (4, 5), (6, 7)];
-        let ends: Vec<u64> = (1..=8).map(|i| i * 10).collect();
-        let part = partition(8, &cands, &ends, 30);
+    fn component_groups_keep_components_whole_and_respect_the_budget() {
+        // Components {0, 3}, {1, 4, 5}, {6, 7}; 2 has no pairs. Sets of 10 bytes.
+        let pairs = [(0, 3), (1, 4), (4, 5), (6, 7)];
+        let ten = |_| 10u64;
+        let part = component_groups(8, &pairs, ten, 30);
         assert_eq!(part, vec![0, 1, NONE, 0, 1, 1, 2, 2]);
-        // A budget below one component still keeps it whole, one per partition.
-        let tiny = partition(8, &cands, &ends, 1);
+        // A budget below one component still keeps it whole, one per group.
+        let tiny = component_groups(8, &pairs, ten, 1);
         assert_eq!(tiny, vec![0, 1, NONE, 0, 1, 1, 2, 2]);
-        let all = partition(8, &cands, &ends, u64::MAX);
+        let all = component_groups(8, &pairs, ten, u64::MAX);
         assert_eq!(all, vec![0, 0, NONE, 0, 0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn edge_groups_cover_every_pair_with_both_documents_within_budget() {
+        // A star around 0 and a chain: one component, larger than the budget.
+        let mut cands: Vec<(u32, u32)> = (1..20).map(|b| (0, b)).collect();
+        cands.extend((20..40).map(|a| (a, a + 1)));
+        cands.sort_unstable();
+        let ten = |_| 10u64;
+        let groups = edge_groups(41, &cands, ten, 50);
+        assert!(groups.len() > 1);
+        let mut next = 0usize;
+        for g in &groups {
+            assert_eq!(g.edges.start, next, "ranges are consecutive");
+            next = g.edges.end;
+            assert!(!g.edges.is_empty());
+            assert!(g.members.windows(2).all(|w| w[0] < w[1]));
+            assert!(g.members.len() as u64 * 10 <= 50, "{g:?}");
+            for &(a, b) in &cands[g.edges.clone()] {
+                assert!(g.members.binary_search(&a).is_ok() && g.members.binary_search(&b).is_ok());
+            }
+        }
+        assert_eq!(next, cands.len());
+        // One pair over the budget is a group of its own.
+        let big = edge_groups(4, &[(0, 1), (2, 3)], |_| 100, 50);
+        assert_eq!(big.len(), 2);
+        assert!(edge_groups(0, &[], ten, 50).is_empty());
     }
 }

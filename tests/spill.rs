@@ -1,0 +1,197 @@
+//! Out-of-core runs (`wiredup cluster --spill-dir DIR`) give the same output as in-memory runs,
+//! byte for byte, in every format, whatever the partition budget and thread count; they
+//! account for bad records the same way; and they leave nothing behind in the spill directory.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_wiredup");
+const GEN: &str = env!("CARGO_BIN_EXE_wiredup-gen");
+const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/corpus/docs.jsonl");
+
+fn run(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("spawn wiredup: {e}"))
+}
+
+fn ok(args: &[&str]) -> Output {
+    let o = run(args);
+    assert!(
+        o.status.success(),
+        "wiredup {args:?} failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
+}
+
+fn dev_docs() -> PathBuf {
+    let dev = match std::env::var_os("WIREDUP_DEV_DATA") {
+        Some(p) => PathBuf::from(p),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/syndication-dev"),
+    };
+    let docs = dev.join("docs.jsonl");
+    assert!(
+        docs.exists(),
+        "{} not found (set WIREDUP_DEV_DATA)",
+        docs.display()
+    );
+    docs
+}
+
+/// The spill directory holds nothing once a run is over.
+fn assert_empty(dir: &Path) {
+    let left: Vec<_> = std::fs::read_dir(dir)
+        .map(|r| r.filter_map(Result::ok).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "spill files left behind: {left:?}");
+}
+
+/// `cluster` on `inputs` in memory and with `--spill-dir` under each budget and thread count:
+/// identical standard output in each format.
+fn same_as_in_memory(inputs: &[&str], budgets: &[&str], threads: &[&str]) {
+    let spill = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = spill.path().to_string_lossy().into_owned();
+    for format in ["clusters", "assignments", "pairs"] {
+        let mut args = vec!["cluster", "-q", "--format", format];
+        args.extend_from_slice(inputs);
+        let memory = ok(&args).stdout;
+        assert!(!memory.is_empty(), "{format}: empty output");
+        for (k, budget) in budgets.iter().enumerate() {
+            let j = threads[k % threads.len()];
+            let mut s = args.clone();
+            s.extend_from_slice(&["--spill-dir", &dir, "--partition-mib", budget, "-j", j]);
+            let spilled = ok(&s).stdout;
+            assert!(
+                spilled == memory,
+                "{format}: --spill-dir (--partition-mib {budget}, -j {j}) differs from the in-memory run"
+            );
+            assert_empty(spill.path());
+        }
+    }
+}
+
+#[test]
+fn spilled_runs_match_in_memory_on_the_bundled_corpus() {
+    same_as_in_memory(&[CORPUS], &["1", "1024"], &["1", "2"]);
+}
+
+#[test]
+fn spilled_runs_match_in_memory_on_the_dev_set() {
+    let docs = dev_docs();
+    same_as_in_memory(&[&docs.to_string_lossy()], &["1", "1024"], &["2", "1"]);
+}
+
+#[test]
+fn spilled_runs_match_in_memory_on_generated_news_in_many_partitions() {
+    // 20,000 generated articles (51 MB): a 1 MiB budget makes dozens of partitions.
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let out = dir.path().join("gen");
+    let o = Command::new(GEN)
+        .args(["--docs", "20000", "--seed", "7", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap_or_else(|e| panic!("spawn wiredup-gen: {e}"));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let docs = out.join("docs.jsonl").to_string_lossy().into_owned();
+    same_as_in_memory(&[&docs], &["1", "16"], &["2"]);
+}
+
+#[test]
+fn whole_files_and_several_inputs_spill_like_memory() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let texts = dir.path().join("texts");
+    std::fs::create_dir(&texts).unwrap_or_else(|e| panic!("{e}"));
+    let story = "The ferry left the harbour at dawn carrying four hundred passengers and crew. \
+                 Officials said the crossing was calm and the vessel arrived on schedule.\n\n\
+                 The operator plans two more sailings this week as demand rises before the holiday.";
+    std::fs::write(texts.join("a.txt"), story).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        texts.join("b.html"),
+        format!("<p>Spread the love</p><p>{story}</p>"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let t = texts.to_string_lossy().into_owned();
+    same_as_in_memory(&[CORPUS, &t], &["1"], &["2"]);
+}
+
+#[test]
+fn bad_records_are_reported_and_accounted_as_in_memory() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let spill = dir.path().join("spill");
+    let s = spill.to_string_lossy().into_owned();
+    let bad = dir.path().join("bad.jsonl");
+    let mut text = std::fs::read_to_string(CORPUS).unwrap_or_else(|e| panic!("{e}"));
+    let first = text.lines().next().unwrap_or_default().to_string();
+    text.push_str("{\"id\": \"broken\", \"text\": \n");
+    text.push_str(&first);
+    text.push('\n');
+    std::fs::write(&bad, &text).unwrap_or_else(|e| panic!("{e}"));
+    let b = bad.to_string_lossy().into_owned();
+    let lines = text.lines().count();
+
+    // Without --skip-bad: the first bad record stops the run, named by file and line.
+    let o = run(&["cluster", &b, "--spill-dir", &s]);
+    assert_eq!(o.status.code(), Some(1));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains(&format!("bad.jsonl:{}", lines - 1)), "{e}");
+    assert_empty(&spill);
+
+    // With it: both bad records (the broken line, the repeated id) reported; the summary
+    // accounts for every line; output as in memory.
+    let mem = ok(&["cluster", &b, "--skip-bad", "--format", "assignments"]);
+    let spl = ok(&[
+        "cluster",
+        &b,
+        "--skip-bad",
+        "--format",
+        "assignments",
+        "--spill-dir",
+        &s,
+    ]);
+    assert!(spl.stdout == mem.stdout);
+    let e = String::from_utf8_lossy(&spl.stderr);
+    assert!(
+        e.contains(&format!("read {lines} records"))
+            && e.contains(&format!(
+                "{} documents + 2 malformed records skipped",
+                lines - 2
+            )),
+        "{e}"
+    );
+    assert!(
+        e.contains("duplicate id") && e.contains("(first seen at ") && e.contains("bad.jsonl:1)"),
+        "{e}"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&mem.stderr).contains("duplicate id"),
+        e.contains("duplicate id")
+    );
+    assert_empty(&spill);
+}
+
+#[test]
+fn an_unusable_spill_directory_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    // A file where the directory should be.
+    let file = dir.path().join("not-a-dir");
+    std::fs::write(&file, b"x").unwrap_or_else(|e| panic!("{e}"));
+    let o = run(&["cluster", CORPUS, "--spill-dir", &file.to_string_lossy()]);
+    assert_eq!(o.status.code(), Some(1));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.contains("wiredup: error:") && e.contains("not-a-dir"),
+        "{e}"
+    );
+    // --partition-mib needs --spill-dir, and is at least 1.
+    assert_eq!(
+        run(&["cluster", CORPUS, "--partition-mib", "8"])
+            .status
+            .code(),
+        Some(2)
+    );
+    let s = dir.path().to_string_lossy().into_owned();
+    let o = run(&["cluster", CORPUS, "--spill-dir", &s, "--partition-mib", "0"]);
+    assert_eq!(o.status.code(), Some(2));
+}
