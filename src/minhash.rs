@@ -197,13 +197,13 @@ impl Hasher {
                 };
                 let bin = (((h >> 32) * n) >> 32) as usize;
                 let v = tag | ((h as u32) >> (32 - VALUE_BITS));
+                // Branch-free: which of a bin's hits is smallest is a coin toss for the
+                // branch predictor. `v` is always below EMPTY (the round tag stops short of
+                // the top value), so a bin found EMPTY is filled now, and stays filled.
                 let o = &mut out[bin];
-                if v < *o {
-                    if *o == EMPTY {
-                        empty -= 1;
-                    }
-                    *o = v;
-                }
+                let old = *o;
+                *o = old.min(v);
+                empty -= usize::from(old == EMPTY);
             }
             round += 1;
         }
