@@ -705,12 +705,13 @@ fn chunks(record_ends: &[u64]) -> Vec<(usize, usize)> {
 }
 
 /// Decodes the records in `bytes` (one chunk) in parallel; `ends[k]` is where record `k` ends,
-/// counted from `base`.
+/// counted from `base`. Records for which `want(k)` is false are left empty (not decoded).
 fn decode_chunk(
     bytes: &[u8],
     base: u64,
     ends: &[u64],
     path: &Path,
+    want: impl Fn(usize) -> bool + Sync,
 ) -> Result<Vec<Prepared>, SpillError> {
     let corrupt = |what: String| SpillError::Corrupt {
         path: path.display().to_string(),
@@ -722,6 +723,9 @@ fn decode_chunk(
     (0..ends.len())
         .into_par_iter()
         .map(|k| {
+            if !want(k) {
+                return Ok(Prepared::default());
+            }
             let from = if k == 0 {
                 0
             } else {
@@ -740,10 +744,12 @@ fn decode_chunk(
 }
 
 /// Reads the chunks of `path` in order on a helper thread, handing each to `work` on this
-/// one, so reading overlaps the work.
+/// one, so reading overlaps the work. Only documents `d` with `want(d)` are decoded; the others
+/// come as empty [`Prepared`]s.
 fn for_each_chunk(
     path: &Path,
     record_ends: &[u64],
+    want: impl Fn(usize) -> bool + Sync,
     mut work: impl FnMut(usize, Vec<Prepared>) -> Result<(), SpillError>,
 ) -> Result<(), SpillError> {
     let ranges = chunks(record_ends);
@@ -766,7 +772,9 @@ fn for_each_chunk(
             let (from, bytes) = msg?;
             let to = ranges[k].1;
             let base = if from == 0 { 0 } else { record_ends[from - 1] };
-            let docs = decode_chunk(&bytes, base, &record_ends[from..to], path)?;
+            let docs = decode_chunk(&bytes, base, &record_ends[from..to], path, |k| {
+                want(from + k)
+            })?;
             drop(bytes);
             work(from, docs)?;
         }
@@ -796,61 +804,66 @@ fn sign_pass(
     let mut sizes: Vec<u32> = Vec::with_capacity(record_ends.len());
     let mut keys: Vec<u64> = Vec::new();
     let mut entry_bytes: Vec<u8> = Vec::new();
-    for_each_chunk(prepared_path, record_ends, |from, mut docs| {
-        let sigs = Signatures::compute_prepared(
-            &mut docs,
-            &cfg.minhash,
-            hashsort::Scratch::default,
-            |sort, d| story_set(d, bp, sort),
-            |d| &d.shingles,
-        );
-        let m = docs.len();
-        // Keys band-major, so each band's run is one write.
-        keys.clear();
-        keys.resize(m * ranges.len(), 0);
-        keys.par_chunks_mut(m.max(1))
-            .enumerate()
-            .for_each(|(b, out)| {
-                let (start, r) = ranges[b];
-                for (i, k) in out.iter_mut().enumerate() {
-                    if let Some(sig) = sigs.get(i) {
-                        *k = lsh::band_key(&sig[start..start + r], b);
+    for_each_chunk(
+        prepared_path,
+        record_ends,
+        |_| true,
+        |from, mut docs| {
+            let sigs = Signatures::compute_prepared(
+                &mut docs,
+                &cfg.minhash,
+                hashsort::Scratch::default,
+                |sort, d| story_set(d, bp, sort),
+                |d| &d.shingles,
+            );
+            let m = docs.len();
+            // Keys band-major, so each band's run is one write.
+            keys.clear();
+            keys.resize(m * ranges.len(), 0);
+            keys.par_chunks_mut(m.max(1))
+                .enumerate()
+                .for_each(|(b, out)| {
+                    let (start, r) = ranges[b];
+                    for (i, k) in out.iter_mut().enumerate() {
+                        if let Some(sig) = sigs.get(i) {
+                            *k = lsh::band_key(&sig[start..start + r], b);
+                        }
                     }
-                }
-            });
-        for (b, w) in bands.iter_mut().enumerate() {
-            let run: Vec<u8> = keys[b * m..(b + 1) * m]
-                .iter()
-                .flat_map(|k| k.to_le_bytes())
-                .collect();
-            w.write_all(&run).map_err(io_err(&band_paths[b]))?;
-        }
-        let story: Vec<Vec<u64>> = docs
-            .par_iter()
-            .map(|d| {
-                let mut v = Vec::new();
-                if cfg.paragraph_candidates {
-                    candidate_paragraphs(d, bp, min_words, &mut v);
-                }
-                v
-            })
-            .collect();
-        entry_bytes.clear();
-        for (k, hs) in story.iter().enumerate() {
-            let doc = (from + k) as u32;
-            for &h in hs {
-                entry_bytes.extend_from_slice(&h.to_le_bytes());
-                entry_bytes.extend_from_slice(&doc.to_le_bytes());
+                });
+            for (b, w) in bands.iter_mut().enumerate() {
+                let run: Vec<u8> = keys[b * m..(b + 1) * m]
+                    .iter()
+                    .flat_map(|k| k.to_le_bytes())
+                    .collect();
+                w.write_all(&run).map_err(io_err(&band_paths[b]))?;
             }
-        }
-        paras.write_all(&entry_bytes).map_err(io_err(para_path))?;
-        for d in &docs {
-            sizes.push(d.shingles.len() as u32);
-            stats.empty += usize::from(d.shingles.is_empty());
-            stats.all_boilerplate += usize::from(d.all_boilerplate);
-        }
-        Ok(())
-    })?;
+            let story: Vec<Vec<u64>> = docs
+                .par_iter()
+                .map(|d| {
+                    let mut v = Vec::new();
+                    if cfg.paragraph_candidates {
+                        candidate_paragraphs(d, bp, min_words, &mut v);
+                    }
+                    v
+                })
+                .collect();
+            entry_bytes.clear();
+            for (k, hs) in story.iter().enumerate() {
+                let doc = (from + k) as u32;
+                for &h in hs {
+                    entry_bytes.extend_from_slice(&h.to_le_bytes());
+                    entry_bytes.extend_from_slice(&doc.to_le_bytes());
+                }
+            }
+            paras.write_all(&entry_bytes).map_err(io_err(para_path))?;
+            for d in &docs {
+                sizes.push(d.shingles.len() as u32);
+                stats.empty += usize::from(d.shingles.is_empty());
+                stats.all_boilerplate += usize::from(d.all_boilerplate);
+            }
+            Ok(())
+        },
+    )?;
     for (w, p) in bands.into_iter().zip(band_paths) {
         finish(w, p)?;
     }
@@ -1046,7 +1059,8 @@ fn scatter_sets(
         paths.iter().map(|p| create(p)).collect::<Result<_, _>>()?;
     let wanted = |d: usize| &wants[start[d] as usize..start[d + 1] as usize];
     let mut buf: Vec<u8> = Vec::new();
-    for_each_chunk(prepared_path, record_ends, |from, mut docs| {
+    let want = |d: usize| start[d] < start[d + 1];
+    for_each_chunk(prepared_path, record_ends, want, |from, mut docs| {
         docs.par_iter_mut()
             .enumerate()
             .filter(|(k, _)| !wanted(from + k).is_empty())
