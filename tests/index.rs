@@ -10,12 +10,14 @@
 use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
 use serde_json::Value;
+
+mod common;
 use wiredup::index::{Index, FORMAT_VERSION};
 use wiredup::io::{Document, Origin};
 use wiredup::pipeline::{parse_time, Config};
@@ -567,22 +569,9 @@ fn stream_checkpoints_and_window() {
 // Bar 1: streaming the second half of the dev set against an index of the first half
 // ---------------------------------------------------------------------------------------------
 
-fn dev_dir() -> PathBuf {
-    match std::env::var_os("WIREDUP_DEV_DATA") {
-        Some(p) => PathBuf::from(p),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/syndication-dev"),
-    }
-}
-
 #[test]
 fn streaming_the_second_half_matches_the_labels() {
-    let dev = dev_dir();
-    let docs_path = dev.join("docs.jsonl");
-    assert!(
-        docs_path.exists(),
-        "{} not found: this test needs the shared dev set (set WIREDUP_DEV_DATA)",
-        docs_path.display()
-    );
+    let docs_path = common::dev_docs();
     let raw = fs::read_to_string(&docs_path).unwrap_or_else(|e| panic!("{e}"));
     let mut recs: Vec<(i64, String, String)> = raw
         .lines()
@@ -648,7 +637,7 @@ fn streaming_the_second_half_matches_the_labels() {
         };
         pred.insert(id, label);
     }
-    let labels = wiredup::eval::read_assignments(&dev.join("labels.jsonl"))
+    let labels = wiredup::eval::read_assignments(&docs_path.with_file_name("labels.jsonl"))
         .unwrap_or_else(|e| panic!("labels: {e}"));
     let sc = wiredup::eval::score(&pred, &labels);
     eprintln!("bar 1 (stream second half against an index of the first): {sc}");

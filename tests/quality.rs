@@ -6,28 +6,18 @@
 //! skip: a quality test that silently does not run guards nothing.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::Path;
 
 use wiredup::eval;
 use wiredup::io::{read_inputs, ReadOptions};
 use wiredup::output::{write_clusters, Format};
 use wiredup::pipeline::{self, Config};
 
-fn dev_dir() -> PathBuf {
-    match std::env::var_os("WIREDUP_DEV_DATA") {
-        Some(p) => PathBuf::from(p),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/syndication-dev"),
-    }
-}
+mod common;
 
 fn load() -> (wiredup::io::Corpus, HashMap<String, String>) {
-    let dir = dev_dir();
-    let docs = dir.join("docs.jsonl");
-    assert!(
-        docs.exists(),
-        "{} not found: the quality test needs the shared dev set (set WIREDUP_DEV_DATA)",
-        docs.display()
-    );
+    let docs = common::dev_docs();
+    let dir = docs.parent().map(Path::to_path_buf).unwrap_or_default();
     let corpus = read_inputs(
         &[docs.to_string_lossy().into_owned()],
         &ReadOptions::default(),

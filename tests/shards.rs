@@ -5,6 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod common;
+
 const BIN: &str = env!("CARGO_BIN_EXE_wiredup");
 const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/corpus/docs.jsonl");
 
@@ -89,16 +91,7 @@ fn shards_of_the_bundled_corpus_cluster_like_the_whole() {
 
 #[test]
 fn shards_of_the_dev_set_cluster_like_the_whole() {
-    let dev = match std::env::var_os("WIREDUP_DEV_DATA") {
-        Some(p) => PathBuf::from(p),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/syndication-dev"),
-    };
-    let docs = dev.join("docs.jsonl");
-    assert!(
-        docs.exists(),
-        "{} not found (set WIREDUP_DEV_DATA)",
-        docs.display()
-    );
+    let docs = common::dev_docs();
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let parts = split(&docs, 2, dir.path());
     let (a, b) = both(&parts, dir.path(), &["2", "1"], "assignments");

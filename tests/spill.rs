@@ -2,8 +2,11 @@
 //! byte for byte, in every format, whatever the partition budget and thread count; they
 //! account for bad records the same way; and they leave nothing behind in the spill directory.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
+
+mod common;
+use common::dev_docs;
 
 const BIN: &str = env!("CARGO_BIN_EXE_wiredup");
 const GEN: &str = env!("CARGO_BIN_EXE_wiredup-gen");
@@ -24,20 +27,6 @@ fn ok(args: &[&str]) -> Output {
         String::from_utf8_lossy(&o.stderr)
     );
     o
-}
-
-fn dev_docs() -> PathBuf {
-    let dev = match std::env::var_os("WIREDUP_DEV_DATA") {
-        Some(p) => PathBuf::from(p),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/syndication-dev"),
-    };
-    let docs = dev.join("docs.jsonl");
-    assert!(
-        docs.exists(),
-        "{} not found (set WIREDUP_DEV_DATA)",
-        docs.display()
-    );
-    docs
 }
 
 /// The spill directory holds nothing once a run is over.
