@@ -21,12 +21,13 @@
 //!    turned into candidate pairs, merged into the sorted result; then the paragraph entries.
 //!    This is LSH by external sort: band keys written in runs per band, grouped one band at a
 //!    time.
-//! 5. **verify**: the sorted candidate pairs are cut into consecutive runs whose documents'
-//!    story sets fit `partition_bytes` together; `prepared.bin` is read once more and each
-//!    candidate document's story set is written to the file of every run that names it (a
-//!    document with candidates in several runs is copied into each: at scale the candidate
-//!    graph has no small components, since a paragraph shared by many stories links them all).
-//!    Each run is then verified exactly with its sets in memory.
+//! 5. **verify**: the candidate graph's connected components that fit `partition_bytes` of
+//!    story sets are packed whole, in document order, into groups; the pairs of a component
+//!    over the budget (at scale there is one: a paragraph shared by many stories links them
+//!    all) are cut into consecutive runs whose documents fit, a document with pairs in several
+//!    runs being copied into each. `prepared.bin` is read once more and each candidate
+//!    document's story set is written to the file of every group that needs it; each group
+//!    is then verified exactly with its sets in memory.
 //! 6. **cluster**: the verified pairs' connected components are packed whole, in document
 //!    order, into groups of at most `partition_bytes`; a last read of `prepared.bin` scatters
 //!    their story sets; each group is clustered (guarded union-find, representatives and their
@@ -574,7 +575,7 @@ pub fn run(
     // 5. verification, in groups of candidate pairs whose documents' story sets fit the budget
     //    together (a document may be copied into several groups).
     let set_bytes = |d: u32| 8 * u64::from(sizes[d as usize]) + 8;
-    let groups = edge_groups(n, &cands, set_bytes, spill.partition_bytes);
+    let groups = verify_groups(n, &cands, set_bytes, spill.partition_bytes);
     let lists: Vec<&[u32]> = groups.iter().map(|g| g.members.as_slice()).collect();
     let paths: Vec<PathBuf> = (0..groups.len())
         .map(|g| dir.file(&format!("verify-{g}.bin")))
@@ -586,7 +587,7 @@ pub fn run(
     for (g, path) in groups.iter().zip(&paths) {
         let (docs, sets) = load_sets(path, n)?;
         let _ = fs::remove_file(path);
-        let local = local_pairs(&docs, &cands[g.edges.clone()], path)?;
+        let local = local_pairs(&docs, &g.edges, path)?;
         let sigs = Signatures::compute(&sets, &cfg.minhash);
         let (found, st) = verify::verify(&local, &sets, &sigs, &cfg.verify);
         pairs.extend(found.into_iter().map(|s| renumber(&docs, s)));
@@ -604,7 +605,7 @@ pub fn run(
     // 6. clustering, in groups of whole components of the verified pairs (clustering and the
     //    representative's scores compare any two members of a component).
     let ends: Vec<(u32, u32)> = pairs.iter().map(|p| (p.a, p.b)).collect();
-    let part = component_groups(n, &ends, set_bytes, spill.partition_bytes);
+    let (part, _) = component_groups(n, &ends, set_bytes, spill.partition_bytes);
     drop(ends);
     let parts = part
         .iter()
@@ -985,7 +986,7 @@ fn component_groups(
     pairs: &[(u32, u32)],
     bytes: impl Fn(u32) -> u64,
     budget: u64,
-) -> Vec<u32> {
+) -> (Vec<u32>, Vec<bool>) {
     let mut uf = UnionFind::new(n);
     let mut in_pair = vec![false; n];
     for &(a, b) in pairs {
@@ -1004,8 +1005,8 @@ fn component_groups(
         }
     }
     let mut part = vec![NONE; n];
+    let mut oversized: Vec<bool> = Vec::new();
     let (mut current, mut used) = (0u32, 0u64);
-    let mut any = false;
     for i in 0..n {
         if root[i] == NONE {
             continue;
@@ -1013,17 +1014,72 @@ fn component_groups(
         let r = root[i] as usize;
         if r == i {
             let b = total[i];
-            if any && used + b > budget {
-                current += 1;
+            if oversized.is_empty() || used + b > budget {
+                if !oversized.is_empty() {
+                    current += 1;
+                }
+                oversized.push(false);
                 used = 0;
             }
             used += b;
-            any = true;
+            if let Some(o) = oversized.last_mut() {
+                *o = used > budget;
+            }
         }
         // A component's root comes first in document order, so it has its group already.
         part[i] = if r == i { current } else { part[r] };
     }
-    part
+    (part, oversized)
+}
+
+/// One verification group: candidate pairs, and every document they name, ascending.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct VerifyGroup {
+    edges: Vec<(u32, u32)>,
+    members: Vec<u32>,
+}
+
+/// Verification groups for the sorted candidate pairs, each holding its pairs' documents'
+/// story sets (`bytes(doc)` each) within `budget` where it can: the candidate graph's
+/// components that fit are packed whole (each document in one group), and the pairs of a
+/// component over the budget are cut by [`edge_groups`] (documents copied where needed).
+fn verify_groups(
+    n: usize,
+    cands: &[(u32, u32)],
+    bytes: impl Fn(u32) -> u64 + Copy,
+    budget: u64,
+) -> Vec<VerifyGroup> {
+    let (part, oversized) = component_groups(n, cands, bytes, budget);
+    let mut groups: Vec<VerifyGroup> = oversized
+        .iter()
+        .map(|_| VerifyGroup {
+            edges: Vec::new(),
+            members: Vec::new(),
+        })
+        .collect();
+    let mut big: Vec<(u32, u32)> = Vec::new();
+    for &(a, b) in cands {
+        let g = part[a as usize] as usize;
+        if oversized[g] {
+            big.push((a, b));
+        } else {
+            groups[g].edges.push((a, b));
+        }
+    }
+    for (d, &g) in part.iter().enumerate() {
+        if g != NONE && !oversized[g as usize] {
+            groups[g as usize].members.push(d as u32);
+        }
+    }
+    drop(part);
+    groups.retain(|g| !g.edges.is_empty());
+    for g in edge_groups(n, &big, bytes, budget) {
+        groups.push(VerifyGroup {
+            edges: big[g.edges].to_vec(),
+            members: g.members,
+        });
+    }
+    groups
 }
 
 /// Writes the story set of every document named in `members[g]` to `paths[g]` (document
@@ -1058,30 +1114,32 @@ fn scatter_sets(
     let mut outs: Vec<BufWriter<File>> =
         paths.iter().map(|p| create(p)).collect::<Result<_, _>>()?;
     let wanted = |d: usize| &wants[start[d] as usize..start[d + 1] as usize];
-    let mut buf: Vec<u8> = Vec::new();
     let want = |d: usize| start[d] < start[d + 1];
     for_each_chunk(prepared_path, record_ends, want, |from, mut docs| {
-        docs.par_iter_mut()
+        // Story sets and their records built in parallel; only the writes are sequential.
+        let records: Vec<Vec<u8>> = docs
+            .par_iter_mut()
             .enumerate()
-            .filter(|(k, _)| !wanted(from + k).is_empty())
-            .for_each_init(hashsort::Scratch::default, |sort, (_, d)| {
-                story_set(d, bp, sort)
-            });
-        for (k, d) in docs.iter().enumerate() {
-            let doc = from + k;
-            let groups = wanted(doc);
-            if groups.is_empty() {
-                continue;
-            }
-            buf.clear();
-            buf.extend_from_slice(&(doc as u32).to_le_bytes());
-            buf.extend_from_slice(&(d.shingles.len() as u32).to_le_bytes());
-            for &h in &d.shingles {
-                buf.extend_from_slice(&h.to_le_bytes());
-            }
-            for &g in groups {
+            .map_init(hashsort::Scratch::default, |sort, (k, d)| {
+                let doc = from + k;
+                if !want(doc) {
+                    return Vec::new();
+                }
+                story_set(d, bp, sort);
+                let mut buf = Vec::with_capacity(8 + 8 * d.shingles.len());
+                buf.extend_from_slice(&(doc as u32).to_le_bytes());
+                buf.extend_from_slice(&(d.shingles.len() as u32).to_le_bytes());
+                for &h in &d.shingles {
+                    buf.extend_from_slice(&h.to_le_bytes());
+                }
+                buf
+            })
+            .collect();
+        drop(docs);
+        for (k, rec) in records.iter().enumerate() {
+            for &g in wanted(from + k) {
                 outs[g as usize]
-                    .write_all(&buf)
+                    .write_all(rec)
                     .map_err(io_err(&paths[g as usize]))?;
             }
         }
@@ -1260,12 +1318,13 @@ mod tests {
         let pairs = [(0, 3), (1, 4), (4, 5), (6, 7)];
         let ten = |_| 10u64;
         let part = component_groups(8, &pairs, ten, 30);
-        assert_eq!(part, vec![0, 1, NONE, 0, 1, 1, 2, 2]);
-        // A budget below one component still keeps it whole, one per group.
+        assert_eq!(part, (vec![0, 1, NONE, 0, 1, 1, 2, 2], vec![false; 3]));
+        // A budget below one component still keeps it whole, one per group (over budget).
         let tiny = component_groups(8, &pairs, ten, 1);
-        assert_eq!(tiny, vec![0, 1, NONE, 0, 1, 1, 2, 2]);
+        assert_eq!(tiny, (vec![0, 1, NONE, 0, 1, 1, 2, 2], vec![true; 3]));
         let all = component_groups(8, &pairs, ten, u64::MAX);
-        assert_eq!(all, vec![0, 0, NONE, 0, 0, 0, 0, 0]);
+        assert_eq!(all, (vec![0, 0, NONE, 0, 0, 0, 0, 0], vec![false]));
+        assert_eq!(component_groups(3, &[], ten, 30), (vec![NONE; 3], vec![]));
     }
 
     #[test]
@@ -1293,5 +1352,37 @@ mod tests {
         let big = edge_groups(4, &[(0, 1), (2, 3)], |_| 100, 50);
         assert_eq!(big.len(), 2);
         assert!(edge_groups(0, &[], ten, 50).is_empty());
+    }
+
+    #[test]
+    fn verify_groups_keep_small_components_whole_and_cut_large_ones() {
+        // A large component (a star around 0 and a chain 20..40) and two small ones.
+        let mut cands: Vec<(u32, u32)> = (1..20).map(|b| (0, b)).collect();
+        cands.extend((20..40).map(|a| (a, a + 1)));
+        cands.extend([(41, 42), (43, 44), (43, 45)]);
+        cands.push((0, 20));
+        cands.sort_unstable();
+        let ten = |_| 10u64;
+        let groups = verify_groups(46, &cands, ten, 50);
+        let mut seen: Vec<(u32, u32)> = Vec::new();
+        for g in &groups {
+            assert!(!g.edges.is_empty());
+            assert!(g.members.windows(2).all(|w| w[0] < w[1]));
+            assert!(g.members.len() as u64 * 10 <= 50, "{g:?}");
+            for &(a, b) in &g.edges {
+                assert!(g.members.binary_search(&a).is_ok() && g.members.binary_search(&b).is_ok());
+            }
+            seen.extend(&g.edges);
+        }
+        seen.sort_unstable();
+        assert_eq!(seen, cands, "every pair in exactly one group");
+        // The small components share one group, whole, with no copies.
+        let small = groups
+            .iter()
+            .find(|g| g.members.contains(&41))
+            .expect("a group");
+        assert_eq!(small.members, vec![41, 42, 43, 44, 45]);
+        let copies = groups.iter().filter(|g| g.members.contains(&43)).count();
+        assert_eq!(copies, 1);
     }
 }
