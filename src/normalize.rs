@@ -418,36 +418,44 @@ fn canonical_words(s: &str, word: &mut String, t: &mut Tokenizer<'_>) {
     let n = bytes.len();
     t.out.reserve(n);
     let mut i = 0;
-    while i < n {
+    'outer: while i < n {
         let b = bytes[i];
         if LOWER[b as usize] != 0 {
-            // Fast path: scan an ASCII word (apostrophes inside are dropped). If it runs into a
-            // non-ASCII byte, the word may continue with letters or combining marks: redo it on
-            // the character path.
-            let mut j = skip_ascii_alnum(bytes, i + 1);
-            let mut apostrophes = false;
-            while j < n && (bytes[j] == b'\'' || bytes[j] == b'`') {
-                apostrophes = true;
-                j = skip_ascii_alnum(bytes, j + 1);
+            // Fast path: scan ASCII words (apostrophes inside are dropped) for as long as they
+            // are separated by single spaces, the common case, without going back through the
+            // dispatch above. If a word runs into a non-ASCII byte, it may continue with
+            // letters or combining marks: redo it on the character path.
+            loop {
+                let mut j = skip_ascii_alnum(bytes, i + 1);
+                let mut apostrophes = false;
+                while j < n && (bytes[j] == b'\'' || bytes[j] == b'`') {
+                    apostrophes = true;
+                    j = skip_ascii_alnum(bytes, j + 1);
+                }
+                if j < n && bytes[j] >= 0x80 {
+                    i = char_word(s, i, word, t);
+                    continue 'outer;
+                }
+                t.start_word();
+                if apostrophes {
+                    t.out.extend(
+                        bytes[i..j]
+                            .iter()
+                            .map(|&c| LOWER[c as usize])
+                            .filter(|&c| c != 0),
+                    );
+                } else {
+                    // Setting bit 5 lower-cases an ASCII letter and leaves a digit as it is.
+                    t.out.extend(bytes[i..j].iter().map(|&c| c | 0x20));
+                }
+                t.in_word = false;
+                i = j;
+                // A single space only separates (`separator(' ')` would change nothing).
+                match bytes.get(i..i + 2) {
+                    Some(&[b' ', next]) if LOWER[next as usize] != 0 => i += 1,
+                    _ => break,
+                }
             }
-            if j < n && bytes[j] >= 0x80 {
-                i = char_word(s, i, word, t);
-                continue;
-            }
-            t.start_word();
-            if apostrophes {
-                t.out.extend(
-                    bytes[i..j]
-                        .iter()
-                        .map(|&c| LOWER[c as usize])
-                        .filter(|&c| c != 0),
-                );
-            } else {
-                // Setting bit 5 lower-cases an ASCII letter and leaves a digit as it is.
-                t.out.extend(bytes[i..j].iter().map(|&c| c | 0x20));
-            }
-            t.in_word = false;
-            i = j;
         } else if b < 0x80 {
             t.separator(b as char);
             i += 1;
