@@ -45,6 +45,8 @@ pub enum Command {
         /// Keep every record and add `dup_of` and `similarity` to the duplicates.
         #[arg(long)]
         annotate: bool,
+        #[command(flatten)]
+        spill: SpillArgs,
     },
     /// Compare two documents: similarity, containment both ways, and what each adds.
     Compare {

@@ -368,7 +368,8 @@ pub trait Prepare: Sync {
 }
 
 /// The [`Prepare`] that does nothing.
-struct NoPrepare;
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoPrepare;
 
 impl Prepare for NoPrepare {
     type Scratch = ();

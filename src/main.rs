@@ -132,17 +132,7 @@ fn run(cli: Cli) -> Result<i32> {
             let started = Instant::now();
             let ropts = input.read.to_options(false);
             if let Some(spill) = spill.to_config() {
-                let bar = spinner(detect.quiet);
-                let on_stage = |stage: &str| {
-                    if let Some(bar) = &bar {
-                        bar.set_message(format!("{stage} (out of core)"));
-                    }
-                };
-                let run = wiredup::spill::run(&input.inputs, &ropts, &cfg, &spill, &on_stage);
-                if let Some(bar) = bar {
-                    bar.finish_and_clear();
-                }
-                let run = run?;
+                let run = run_spilled(&input.inputs, &ropts, &cfg, &spill, detect.quiet)?;
                 write_cluster_output(output.as_deref(), &run.ids, &run.outcome, format.into())?;
                 if !detect.quiet {
                     summary(&run.corpus, &run.outcome, started.elapsed(), None);
@@ -238,9 +228,13 @@ fn run(cli: Cli) -> Result<i32> {
             detect,
             output,
             annotate,
+            spill,
         } => {
             let cfg = setup(&detect)?;
             let started = Instant::now();
+            if let Some(spill) = spill.to_config() {
+                return dedup_spilled(&input, &detect, &cfg, &spill, &output, annotate, started);
+            }
             let ropts = input.read.to_options(true);
             // Texts of JSONL records are not needed again (records are written verbatim);
             // those of .txt/.html documents are.
@@ -816,6 +810,78 @@ fn stream_command(args: &StreamArgs) -> Result<i32> {
 
 fn read(inputs: &[String], opts: &ReadOptions) -> Result<Corpus> {
     Ok(io::read_inputs(inputs, opts)?)
+}
+
+/// The out-of-core pipeline, with a spinner naming the stage.
+fn run_spilled(
+    inputs: &[String],
+    ropts: &ReadOptions,
+    cfg: &Config,
+    spill: &wiredup::spill::SpillConfig,
+    quiet: bool,
+) -> Result<wiredup::spill::Spilled> {
+    let bar = spinner(quiet);
+    let on_stage = |stage: &str| {
+        if let Some(bar) = &bar {
+            bar.set_message(format!("{stage} (out of core)"));
+        }
+    };
+    let run = wiredup::spill::run(inputs, ropts, cfg, spill, &on_stage);
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    Ok(run?)
+}
+
+/// `dedup --spill-dir`: the out-of-core pipeline, then a second read of the inputs that writes
+/// the kept (or annotated) records, atomically to a file or to standard output.
+fn dedup_spilled(
+    input: &cli::InputArgs,
+    detect: &DetectArgs,
+    cfg: &Config,
+    spill: &wiredup::spill::SpillConfig,
+    output: &Path,
+    annotate: bool,
+    started: Instant,
+) -> Result<i32> {
+    if input.inputs.iter().any(|i| i == "-") {
+        bail!("dedup --spill-dir reads its inputs twice, and standard input only once: save it to a file first");
+    }
+    let ropts = input.read.to_options(false);
+    let run = run_spilled(&input.inputs, &ropts, cfg, spill, detect.quiet)?;
+    let name = if output.as_os_str() == "-" {
+        "standard output".to_string()
+    } else {
+        output.display().to_string()
+    };
+    let write = |w: &mut dyn Write| {
+        wiredup::spill::write_dedup(w, &input.inputs, &ropts, &run, annotate, &name)
+    };
+    let counts = if output.as_os_str() == "-" {
+        let stdout = std::io::stdout();
+        let mut w = std::io::BufWriter::new(stdout.lock());
+        let c = write(&mut w)?;
+        w.flush().context("writing to standard output")?;
+        c
+    } else {
+        let mut f = AtomicFile::create(output)
+            .with_context(|| format!("{}: cannot create", output.display()))?;
+        let c = write(f.writer())?;
+        f.commit()
+            .with_context(|| format!("{}: write failed", output.display()))?;
+        c
+    };
+    if !detect.quiet {
+        summary(
+            &run.corpus,
+            &run.outcome,
+            started.elapsed(),
+            Some((counts.kept, counts.duplicates, annotate)),
+        );
+    }
+    let status = strict_status(input.read.strict, &run.corpus);
+    exit_without_freeing(run);
+    Ok(status)
 }
 
 /// A spinner naming the stage, when standard error is a terminal and not `quiet`.

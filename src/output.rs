@@ -76,7 +76,7 @@ struct PairOut<'a> {
     containment_b: f64,
 }
 
-fn line<W: Write, T: Serialize>(w: &mut W, v: &T) -> io::Result<()> {
+fn line<W: Write + ?Sized, T: Serialize>(w: &mut W, v: &T) -> io::Result<()> {
     serde_json::to_writer(&mut *w, v).map_err(io::Error::other)?;
     w.write_all(b"\n")
 }
@@ -180,41 +180,54 @@ pub fn write_dedup<W: Write>(
     let dup = out.duplicate_of();
     let mut counts = DedupCounts::default();
     for (d, dup) in docs.iter().zip(&dup) {
-        match dup {
-            None => counts.kept += 1,
-            Some(_) => counts.duplicates += 1,
-        }
-        if dup.is_some() && !annotate {
-            continue;
-        }
-        let annotation = dup.as_ref().map(|m| {
-            (
-                docs[m.score.b as usize].id.as_str(),
-                round4(m.score.similarity()),
-            )
-        });
-        match (&d.record, annotation) {
-            (Some(raw), None) => {
-                w.write_all(raw.as_bytes())?;
-                w.write_all(b"\n")?;
-            }
-            (Some(raw), Some((of, sim))) => {
-                w.write_all(annotate_record(raw, of, sim)?.as_bytes())?;
-                w.write_all(b"\n")?;
-            }
-            (None, ann) => {
-                let mut obj = Map::new();
-                obj.insert(id_field.to_string(), Value::String(d.id.clone()));
-                obj.insert(text_field.to_string(), Value::String(d.text.clone()));
-                if let Some((of, sim)) = ann {
-                    obj.insert("dup_of".into(), Value::String(of.to_string()));
-                    obj.insert("similarity".into(), Value::from(sim));
-                }
-                line(w, &obj)?;
-            }
-        }
+        let of = dup
+            .as_ref()
+            .map(|m| (docs[m.score.b as usize].id.as_str(), m.score.similarity()));
+        write_dedup_record(w, d, of, annotate, id_field, text_field, &mut counts)?;
     }
     Ok(counts)
+}
+
+/// Writes one document's line of [`write_dedup`]'s output (nothing for a duplicate unless
+/// `annotate`) and counts it; `dup_of` is the representative's id and the similarity to it.
+pub fn write_dedup_record<W: Write + ?Sized>(
+    w: &mut W,
+    d: &Document,
+    dup_of: Option<(&str, f64)>,
+    annotate: bool,
+    id_field: &str,
+    text_field: &str,
+    counts: &mut DedupCounts,
+) -> io::Result<()> {
+    match dup_of {
+        None => counts.kept += 1,
+        Some(_) => counts.duplicates += 1,
+    }
+    if dup_of.is_some() && !annotate {
+        return Ok(());
+    }
+    let annotation = dup_of.map(|(of, sim)| (of, round4(sim)));
+    match (&d.record, annotation) {
+        (Some(raw), None) => {
+            w.write_all(raw.as_bytes())?;
+            w.write_all(b"\n")?;
+        }
+        (Some(raw), Some((of, sim))) => {
+            w.write_all(annotate_record(raw, of, sim)?.as_bytes())?;
+            w.write_all(b"\n")?;
+        }
+        (None, ann) => {
+            let mut obj = Map::new();
+            obj.insert(id_field.to_string(), Value::String(d.id.clone()));
+            obj.insert(text_field.to_string(), Value::String(d.text.clone()));
+            if let Some((of, sim)) = ann {
+                obj.insert("dup_of".into(), Value::String(of.to_string()));
+                obj.insert("similarity".into(), Value::from(sim));
+            }
+            line(w, &obj)?;
+        }
+    }
+    Ok(())
 }
 
 /// Adds `dup_of` and `similarity` to a JSON object record. The fields are inserted as text

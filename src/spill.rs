@@ -53,6 +53,9 @@
 //! (`partition_bytes` plus signatures; a single component of verified pairs larger than the
 //! budget is one group of its own, since it cannot be split).
 //!
+//! `dedup` out of core ([`write_dedup`]) reads the inputs a second time and writes each record
+//! as the in-memory `dedup` would: the records themselves are never kept.
+//!
 //! Quirk: the spilled [`Outcome`] has no `prepared` documents (they are on disk, then gone).
 
 use std::collections::HashMap;
@@ -683,6 +686,129 @@ pub fn run(
         },
         corpus,
     })
+}
+
+/// Writes `dedup`'s output for an out-of-core run (`wiredup dedup --spill-dir`): the inputs are
+/// read a second time, in the same order, and each document's record goes out as
+/// [`crate::output::write_dedup`] would write it, so the output is byte-identical to an
+/// in-memory `dedup`. Records skipped in the first pass (`run.corpus.skipped`) are skipped
+/// again. Standard input cannot be read twice: `inputs` must be files or directories.
+/// `ropts` are the first pass's options (records are kept here whatever they say); `out_name`
+/// names the output in errors.
+///
+/// # Errors
+///
+/// [`SpillError::Read`] when reading fails, also when an input is `-` or changed between the
+/// two passes (a different document where one was read before), or writing to `w` fails.
+pub fn write_dedup<W: Write + ?Sized>(
+    w: &mut W,
+    inputs: &[String],
+    ropts: &ReadOptions,
+    run: &Spilled,
+    annotate: bool,
+    out_name: &str,
+) -> Result<crate::output::DedupCounts, SpillError> {
+    if inputs.iter().any(|i| i == "-") {
+        return Err(SpillError::Read(ReadError::Sink {
+            what: "-".into(),
+            source: io::Error::other(
+                "an out-of-core dedup reads its inputs twice; save standard input to a file",
+            ),
+        }));
+    }
+    let dup = run.outcome.duplicate_of();
+    let skipped: std::collections::HashSet<(&str, u64)> = run
+        .corpus
+        .skipped
+        .iter()
+        .map(|s| (s.origin.file.as_str(), s.origin.line))
+        .collect();
+    let mut sink = Rewriter {
+        w,
+        ids: &run.ids,
+        dup: &dup,
+        skipped: &skipped,
+        next: 0,
+        annotate,
+        id_field: &ropts.id_field,
+        text_field: &ropts.text_field,
+        out_name,
+        counts: crate::output::DedupCounts::default(),
+    };
+    let opts = ReadOptions {
+        keep_records: true,
+        ..ropts.clone()
+    };
+    input::read_inputs_into(inputs, &opts, &input::NoPrepare, &mut sink)?;
+    if sink.next != run.ids.len() {
+        return Err(SpillError::Read(ReadError::Sink {
+            what: inputs.join(", "),
+            source: io::Error::other(format!(
+                "changed between the two passes: {} documents read again of {}",
+                sink.next,
+                run.ids.len()
+            )),
+        }));
+    }
+    Ok(sink.counts)
+}
+
+/// The second pass of [`write_dedup`].
+struct Rewriter<'a, W: Write + ?Sized> {
+    w: &'a mut W,
+    ids: &'a IdTable,
+    dup: &'a [Option<Member>],
+    skipped: &'a std::collections::HashSet<(&'a str, u64)>,
+    next: usize,
+    annotate: bool,
+    id_field: &'a str,
+    text_field: &'a str,
+    out_name: &'a str,
+    counts: crate::output::DedupCounts,
+}
+
+impl<W: Write + ?Sized> Sink<input::NoPrepare> for Rewriter<'_, W> {
+    fn accept(
+        &mut self,
+        _: &input::NoPrepare,
+        doc: Document,
+        _: Option<()>,
+    ) -> Result<(), Refusal> {
+        if self
+            .skipped
+            .contains(&(doc.origin.file.as_str(), doc.origin.line))
+        {
+            return Ok(());
+        }
+        let i = self.next;
+        if i >= self.ids.len() || self.ids.get(i) != doc.id {
+            return Err(Refusal::Stop {
+                what: doc.origin.to_string(),
+                source: io::Error::other(format!(
+                    "input changed between the two passes: found id {:?} where the first pass read {:?}",
+                    doc.id,
+                    self.ids.get(i)
+                )),
+            });
+        }
+        self.next += 1;
+        let of = self.dup[i]
+            .as_ref()
+            .map(|m| (self.ids.get(m.score.b as usize), m.score.similarity()));
+        crate::output::write_dedup_record(
+            self.w,
+            &doc,
+            of,
+            self.annotate,
+            self.id_field,
+            self.text_field,
+            &mut self.counts,
+        )
+        .map_err(|source| Refusal::Stop {
+            what: format!("{}: write failed", self.out_name),
+            source,
+        })
+    }
 }
 
 /// No partition (a document without candidates).

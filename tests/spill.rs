@@ -184,3 +184,55 @@ fn an_unusable_spill_directory_is_a_clear_error() {
     let o = run(&["cluster", CORPUS, "--spill-dir", &s, "--partition-mib", "0"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn spilled_dedup_writes_the_same_records_as_in_memory() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let spill = dir.path().join("spill");
+    let s = spill.to_string_lossy().into_owned();
+    // The bundled corpus, a broken line and a repeated id (skipped), and whole text files.
+    let bad = dir.path().join("with-bad.jsonl");
+    let mut text = std::fs::read_to_string(CORPUS).unwrap_or_else(|e| panic!("{e}"));
+    let first = text.lines().next().unwrap_or_default().to_string();
+    text.push_str("{\"id\": \"broken\", \"text\": \n");
+    text.push_str(&first);
+    text.push('\n');
+    std::fs::write(&bad, &text).unwrap_or_else(|e| panic!("{e}"));
+    let texts = dir.path().join("texts");
+    std::fs::create_dir(&texts).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        texts.join("a.txt"),
+        "A ferry left the harbour at dawn with four hundred passengers aboard and arrived on time.",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let (b, t) = (
+        bad.to_string_lossy().into_owned(),
+        texts.to_string_lossy().into_owned(),
+    );
+    for annotate in [false, true] {
+        let out_m = dir.path().join("m.jsonl");
+        let out_s = dir.path().join("s.jsonl");
+        let mut args = vec!["dedup", "-q", "--skip-bad", &b, &t];
+        if annotate {
+            args.push("--annotate");
+        }
+        let (m, sp) = (out_m.to_string_lossy(), out_s.to_string_lossy());
+        let mut mem = args.clone();
+        mem.extend_from_slice(&["-o", &m]);
+        ok(&mem);
+        let mut spl = args.clone();
+        spl.extend_from_slice(&["-o", &sp, "--spill-dir", &s, "--partition-mib", "1"]);
+        ok(&spl);
+        let (x, y) = (
+            std::fs::read(&out_m).unwrap_or_else(|e| panic!("{e}")),
+            std::fs::read(&out_s).unwrap_or_else(|e| panic!("{e}")),
+        );
+        assert!(!x.is_empty());
+        assert!(x == y, "dedup --spill-dir (annotate: {annotate}) differs");
+        assert_empty(&spill);
+    }
+    // Standard input cannot be read twice.
+    let o = run(&["dedup", "-", "-o", "-", "--spill-dir", &s]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("standard input"));
+}
