@@ -37,6 +37,19 @@ fn assert_empty(dir: &Path) {
     assert!(left.is_empty(), "spill files left behind: {left:?}");
 }
 
+/// The bundled corpus with two bad records after it, a broken line and a repeated id, written
+/// to `bad.jsonl` in `dir`: its path and its number of lines.
+fn with_bad_records(dir: &Path) -> (String, usize) {
+    let bad = dir.join("bad.jsonl");
+    let mut text = std::fs::read_to_string(CORPUS).unwrap_or_else(|e| panic!("{e}"));
+    let first = text.lines().next().unwrap_or_default().to_string();
+    text.push_str("{\"id\": \"broken\", \"text\": \n");
+    text.push_str(&first);
+    text.push('\n');
+    std::fs::write(&bad, &text).unwrap_or_else(|e| panic!("{e}"));
+    (bad.to_string_lossy().into_owned(), text.lines().count())
+}
+
 /// `cluster` on `inputs` in memory and with `--spill-dir` under each budget and thread count:
 /// identical standard output in each format.
 fn same_as_in_memory(inputs: &[&str], budgets: &[&str], threads: &[&str]) {
@@ -110,15 +123,7 @@ fn bad_records_are_reported_and_accounted_as_in_memory() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let spill = dir.path().join("spill");
     let s = spill.to_string_lossy().into_owned();
-    let bad = dir.path().join("bad.jsonl");
-    let mut text = std::fs::read_to_string(CORPUS).unwrap_or_else(|e| panic!("{e}"));
-    let first = text.lines().next().unwrap_or_default().to_string();
-    text.push_str("{\"id\": \"broken\", \"text\": \n");
-    text.push_str(&first);
-    text.push('\n');
-    std::fs::write(&bad, &text).unwrap_or_else(|e| panic!("{e}"));
-    let b = bad.to_string_lossy().into_owned();
-    let lines = text.lines().count();
+    let (b, lines) = with_bad_records(dir.path());
 
     // Without --skip-bad: the first bad record stops the run, named by file and line.
     let o = run(&["cluster", &b, "--spill-dir", &s]);
@@ -191,13 +196,7 @@ fn spilled_dedup_writes_the_same_records_as_in_memory() {
     let spill = dir.path().join("spill");
     let s = spill.to_string_lossy().into_owned();
     // The bundled corpus, a broken line and a repeated id (skipped), and whole text files.
-    let bad = dir.path().join("with-bad.jsonl");
-    let mut text = std::fs::read_to_string(CORPUS).unwrap_or_else(|e| panic!("{e}"));
-    let first = text.lines().next().unwrap_or_default().to_string();
-    text.push_str("{\"id\": \"broken\", \"text\": \n");
-    text.push_str(&first);
-    text.push('\n');
-    std::fs::write(&bad, &text).unwrap_or_else(|e| panic!("{e}"));
+    let (b, _) = with_bad_records(dir.path());
     let texts = dir.path().join("texts");
     std::fs::create_dir(&texts).unwrap_or_else(|e| panic!("{e}"));
     std::fs::write(
@@ -205,10 +204,7 @@ fn spilled_dedup_writes_the_same_records_as_in_memory() {
         "A ferry left the harbour at dawn with four hundred passengers aboard and arrived on time.",
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    let (b, t) = (
-        bad.to_string_lossy().into_owned(),
-        texts.to_string_lossy().into_owned(),
-    );
+    let t = texts.to_string_lossy().into_owned();
     for annotate in [false, true] {
         let out_m = dir.path().join("m.jsonl");
         let out_s = dir.path().join("s.jsonl");
