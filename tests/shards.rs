@@ -3,29 +3,11 @@
 //! three, and on the shared dev set split in two with different thread counts per shard.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 mod common;
+use common::{ok, run};
 
-const BIN: &str = env!("CARGO_BIN_EXE_wiredup");
 const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/corpus/docs.jsonl");
-
-fn run(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("spawn wiredup: {e}"))
-}
-
-fn ok(args: &[&str]) -> Vec<u8> {
-    let o = run(args);
-    assert!(
-        o.status.success(),
-        "wiredup {args:?} failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    o.stdout
-}
 
 /// Splits a JSONL file into `parts` files of consecutive lines.
 fn split(src: &Path, parts: usize, dir: &Path) -> Vec<PathBuf> {
@@ -63,14 +45,14 @@ fn both(parts: &[PathBuf], dir: &Path, threads: &[&str], format: &str) -> (Vec<u
     }
     let mut args = vec!["cluster-shards", "-q", "--format", format];
     args.extend(shards.iter().map(String::as_str));
-    let from_shards = ok(&args);
+    let from_shards = ok(&args).stdout;
     let mut args = vec!["cluster", "-q", "--format", format];
     let names: Vec<String> = parts
         .iter()
         .map(|p| p.to_string_lossy().into_owned())
         .collect();
     args.extend(names.iter().map(String::as_str));
-    let direct = ok(&args);
+    let direct = ok(&args).stdout;
     (from_shards, direct)
 }
 

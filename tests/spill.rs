@@ -3,31 +3,13 @@
 //! account for bad records the same way; and they leave nothing behind in the spill directory.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
 mod common;
-use common::dev_docs;
+use common::{dev_docs, ok, run};
 
-const BIN: &str = env!("CARGO_BIN_EXE_wiredup");
 const GEN: &str = env!("CARGO_BIN_EXE_wiredup-gen");
 const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/corpus/docs.jsonl");
-
-fn run(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("spawn wiredup: {e}"))
-}
-
-fn ok(args: &[&str]) -> Output {
-    let o = run(args);
-    assert!(
-        o.status.success(),
-        "wiredup {args:?} failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    o
-}
 
 /// The spill directory holds nothing once a run is over.
 fn assert_empty(dir: &Path) {

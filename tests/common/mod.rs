@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests.
 
 use std::path::PathBuf;
+use std::process::{Command, Output};
 
 /// The shared dev set's `docs.jsonl`: `$WIREDUP_DEV_DATA/docs.jsonl`, or
 /// `../shared/data/syndication-dev/docs.jsonl` beside the repository. A missing data set is a
@@ -17,4 +18,25 @@ pub fn dev_docs() -> PathBuf {
         docs.display()
     );
     docs
+}
+
+/// Runs the `wiredup` binary with `args`.
+#[allow(dead_code)] // not every test file runs the binary
+pub fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_wiredup"))
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("spawn wiredup: {e}"))
+}
+
+/// [`run`], which must succeed.
+#[allow(dead_code)]
+pub fn ok(args: &[&str]) -> Output {
+    let o = run(args);
+    assert!(
+        o.status.success(),
+        "wiredup {args:?} failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
 }
