@@ -87,6 +87,21 @@ fn stages(c: &mut Criterion) {
     });
     g.finish();
 
+    // Story sets: boilerplate paragraphs dropped, then the counting sort and dedup.
+    let mut g = c.benchmark_group("story sets");
+    g.throughput(Throughput::Elements(prepared.len() as u64));
+    g.bench_function("filter, sort, dedup", |b| {
+        b.iter_batched(
+            || prepared.clone(),
+            |mut p| {
+                shingle_all(&mut p, &bp, &cfg);
+                black_box(p)
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    g.finish();
+
     shingle_all(&mut prepared, &bp, &cfg);
     let sets: Vec<Vec<u64>> = prepared.iter().map(|p| p.shingles.clone()).collect();
     let mut g = c.benchmark_group("minhash");
