@@ -1396,6 +1396,86 @@ fn cluster_group(
 mod tests {
     use super::*;
 
+    /// A group file of two documents' story sets, as `scatter_sets` writes it.
+    fn group_file(records: &[(u32, &[u64])]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (doc, set) in records {
+            out.extend_from_slice(&doc.to_le_bytes());
+            out.extend_from_slice(&(set.len() as u32).to_le_bytes());
+            for h in *set {
+                out.extend_from_slice(&h.to_le_bytes());
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn group_files_read_back_and_damage_is_an_error() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("g.bin");
+        let good = group_file(&[(1, &[5, 9]), (4, &[]), (7, &[3])]);
+        fs::write(&path, &good).unwrap_or_else(|e| panic!("{e}"));
+        let (docs, sets) = load_sets(&path, 8).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(docs, vec![1, 4, 7]);
+        assert_eq!(sets, vec![vec![5, 9], vec![], vec![3]]);
+        // Cut anywhere, out of order, or naming a document past the end: an error, no panic.
+        for cut in 1..good.len() {
+            fs::write(&path, &good[..cut]).unwrap_or_else(|e| panic!("{e}"));
+            if let Ok((d, _)) = load_sets(&path, 8) {
+                assert!(d.len() < 3 && cut % 8 == 0, "cut at {cut} read as whole");
+            }
+        }
+        for bad in [
+            group_file(&[(4, &[1]), (1, &[2])]),
+            group_file(&[(9, &[1])]),
+            group_file(&[(2, &[1]), (2, &[1])]),
+        ] {
+            fs::write(&path, &bad).unwrap_or_else(|e| panic!("{e}"));
+            assert!(matches!(
+                load_sets(&path, 8),
+                Err(SpillError::Corrupt { .. })
+            ));
+        }
+    }
+
+    #[test]
+    fn damaged_prepared_chunks_are_errors() {
+        let p = Prepared {
+            paragraphs: vec![11, 12],
+            paragraph_meta: vec![
+                crate::pipeline::ParagraphMeta {
+                    words: 3,
+                    shingle_end: 1,
+                },
+                crate::pipeline::ParagraphMeta {
+                    words: 4,
+                    shingle_end: 2,
+                },
+            ],
+            shingles: vec![100, 200],
+            all_boilerplate: false,
+        };
+        let mut bytes = Vec::new();
+        encode_prepared(&p.paragraphs, &p.paragraph_meta, &p.shingles, &mut bytes)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let len = bytes.len() as u64;
+        let path = Path::new("prepared.bin");
+        let back =
+            decode_chunk(&bytes, 0, &[len], path, |_| true).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back[0].shingles, p.shingles);
+        assert_eq!(back[0].paragraphs, p.paragraphs);
+        // Wrong lengths, flipped counts: errors.
+        assert!(decode_chunk(&bytes, 0, &[len - 1], path, |_| true).is_err());
+        assert!(decode_chunk(&bytes[..bytes.len() - 1], 0, &[len - 1], path, |_| true).is_err());
+        let mut flipped = bytes.clone();
+        flipped[0] ^= 0x40;
+        assert!(decode_chunk(&flipped, 0, &[len], path, |_| true).is_err());
+        // Unwanted records are not decoded at all.
+        let skipped =
+            decode_chunk(&flipped, 0, &[len], path, |_| false).unwrap_or_else(|e| panic!("{e}"));
+        assert!(skipped[0].shingles.is_empty());
+    }
+
     #[test]
     fn id_table_round_trips() {
         let mut t = IdTable::default();
