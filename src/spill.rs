@@ -26,14 +26,15 @@
 //!    story sets are packed whole, in document order, into groups; the pairs of a component
 //!    over the budget (at scale there is one: a paragraph shared by many stories links them
 //!    all) are cut into consecutive runs whose documents fit, a document with pairs in several
-//!    runs being copied into each. `prepared.bin` is read once more and each candidate
+//!    runs being copied into each. `prepared.bin` is read a last time and each candidate
 //!    document's story set is written to the file of every group that needs it; each group
-//!    is then verified exactly with its sets in memory.
+//!    is then verified exactly with its sets in memory, and the sets of documents in verified
+//!    pairs are appended once to `verified.bin`.
 //! 6. **cluster**: the verified pairs' connected components are packed whole, in document
-//!    order, into groups of at most `partition_bytes`; a last read of `prepared.bin` scatters
-//!    their story sets; each group is clustered (guarded union-find, representatives and their
-//!    scores) in memory. Clustering never crosses a component of verified pairs, so this is
-//!    the in-memory computation, restricted.
+//!    order, into groups of at most `partition_bytes`; `verified.bin` is routed into their
+//!    files; each group is clustered (guarded union-find, representatives and their scores)
+//!    in memory. Clustering never crosses a component of verified pairs, so this is the
+//!    in-memory computation, restricted.
 //!
 //! **Invariant** (tested): the outcome equals the in-memory run's, so `wiredup cluster` writes
 //! byte-identical output with or without `--spill-dir`, whatever the thread count and the
@@ -45,7 +46,7 @@
 //! band per document for the band files, and the candidates' story sets (with copies) for the
 //! group files; each file is deleted once read for the last time, and the spill directory at
 //! the end (also on error; a killed process leaves its `wiredup-spill-PID-*` directory
-//! behind). I/O: `prepared.bin` is written once and read three times, sequentially. Memory:
+//! behind). I/O: `prepared.bin` is written once and read twice, sequentially. Memory:
 //! the per-document tables (about 90 bytes per document plus its id), the paragraph hashes
 //! until boilerplate is learned (8 bytes per distinct paragraph, plus 16 while counting), one
 //! chunk of `prepared.bin` in flight, one group of bands (16 bytes per document each), the
@@ -586,6 +587,13 @@ pub fn run(
         .collect();
     scatter_sets(&prepared_path, &record_ends, &bp, n, &lists, &paths)?;
     drop(lists);
+    // Every story set needed from here on is in the group files.
+    let _ = fs::remove_file(&prepared_path);
+    drop(record_ends);
+    // The sets of documents in verified pairs are kept once, in `verified.bin`, for clustering.
+    let verified_path = dir.file("verified.bin");
+    let mut verified = create(&verified_path)?;
+    let mut saved = vec![false; n];
     let mut pairs: Vec<PairScore> = Vec::new();
     let mut vstats = VerifyStats::default();
     for (g, path) in groups.iter().zip(&paths) {
@@ -594,13 +602,24 @@ pub fn run(
         let local = local_pairs(&docs, &g.edges, path)?;
         let sigs = Signatures::compute(&sets, &cfg.minhash);
         let (found, st) = verify::verify(&local, &sets, &sigs, &cfg.verify);
+        for s in &found {
+            for k in [s.a, s.b] {
+                let d = docs[k as usize];
+                if !saved[d as usize] {
+                    saved[d as usize] = true;
+                    write_set(&mut verified, d, &sets[k as usize])
+                        .map_err(io_err(&verified_path))?;
+                }
+            }
+        }
         pairs.extend(found.into_iter().map(|s| renumber(&docs, s)));
         vstats.candidates += st.candidates;
         vstats.rejected_by_estimate += st.rejected_by_estimate;
         vstats.checked_exactly += st.checked_exactly;
         vstats.accepted += st.accepted;
     }
-    drop((groups, cands));
+    finish(verified, &verified_path)?;
+    drop((groups, cands, saved));
     stats.verify = vstats;
     // The in-memory order: by candidate, that is by (a, b).
     pairs.par_sort_unstable_by_key(|p| (p.a, p.b));
@@ -616,20 +635,11 @@ pub fn run(
         .filter(|&&p| p != NONE)
         .max()
         .map_or(0, |&p| p + 1) as usize;
-    let mut members: Vec<Vec<u32>> = vec![Vec::new(); parts];
-    for (d, &p) in part.iter().enumerate() {
-        if p != NONE {
-            members[p as usize].push(d as u32);
-        }
-    }
     let paths: Vec<PathBuf> = (0..parts)
         .map(|g| dir.file(&format!("cluster-{g}.bin")))
         .collect();
-    let lists: Vec<&[u32]> = members.iter().map(Vec::as_slice).collect();
-    scatter_sets(&prepared_path, &record_ends, &bp, n, &lists, &paths)?;
-    drop(lists);
-    let _ = fs::remove_file(&prepared_path);
-    drop((record_ends, members));
+    route_sets(&verified_path, n, &part, &paths)?;
+    let _ = fs::remove_file(&verified_path);
     let mut part_pairs: Vec<Vec<PairScore>> = vec![Vec::new(); parts];
     for s in &pairs {
         part_pairs[part[s.a as usize] as usize].push(*s);
@@ -1253,12 +1263,9 @@ fn scatter_sets(
                     return Vec::new();
                 }
                 story_set(d, bp, sort);
-                let mut buf = Vec::with_capacity(8 + 8 * d.shingles.len());
-                buf.extend_from_slice(&(doc as u32).to_le_bytes());
-                buf.extend_from_slice(&(d.shingles.len() as u32).to_le_bytes());
-                for &h in &d.shingles {
-                    buf.extend_from_slice(&h.to_le_bytes());
-                }
+                let mut buf = Vec::new();
+                // Writing to a vector cannot fail.
+                let _ = write_set(&mut buf, doc as u32, &d.shingles);
                 buf
             })
             .collect();
@@ -1278,8 +1285,59 @@ fn scatter_sets(
     Ok(())
 }
 
-/// Reads a group file of [`scatter_sets`]: its documents (ascending) and their story sets.
-/// Streamed, so memory holds the sets once, not the file besides.
+/// Appends one story-set record (document number, set size, the set) to a group file.
+fn write_set<W: Write>(w: &mut W, doc: u32, set: &[u64]) -> io::Result<()> {
+    let mut buf = Vec::with_capacity(8 + 8 * set.len());
+    buf.extend_from_slice(&doc.to_le_bytes());
+    buf.extend_from_slice(&(set.len() as u32).to_le_bytes());
+    for &h in set {
+        buf.extend_from_slice(&h.to_le_bytes());
+    }
+    w.write_all(&buf)
+}
+
+/// Copies each record of the story-set file `from` to `paths[part[doc]]`, reading it once.
+fn route_sets(from: &Path, n: usize, part: &[u32], paths: &[PathBuf]) -> Result<(), SpillError> {
+    let mut outs: Vec<BufWriter<File>> =
+        paths.iter().map(|p| create(p)).collect::<Result<_, _>>()?;
+    let file = File::open(from).map_err(io_err(from))?;
+    let len = file.metadata().map_err(io_err(from))?.len();
+    let mut r = BufReader::with_capacity(1 << 20, file);
+    let corrupt = |what: String| SpillError::Corrupt {
+        path: from.display().to_string(),
+        what,
+    };
+    let mut body: Vec<u8> = Vec::new();
+    let mut at = 0u64;
+    while at < len {
+        let mut head = [0u8; 8];
+        r.read_exact(&mut head)
+            .map_err(|_| corrupt("truncated record header".into()))?;
+        let doc = crate::framed::le_u32(&head, 0);
+        let count = u64::from(crate::framed::le_u32(&head, 4));
+        if doc as usize >= n || at + 8 + 8 * count > len {
+            return Err(corrupt(format!("record of document {doc} damaged")));
+        }
+        body.resize(8 * count as usize, 0);
+        r.read_exact(&mut body).map_err(io_err(from))?;
+        let g = part[doc as usize];
+        if g == NONE {
+            return Err(corrupt(format!("document {doc} is in no verified pair")));
+        }
+        let (w, path) = (&mut outs[g as usize], &paths[g as usize]);
+        w.write_all(&head).map_err(io_err(path))?;
+        w.write_all(&body).map_err(io_err(path))?;
+        at += 8 + 8 * count;
+    }
+    for (w, p) in outs.into_iter().zip(paths) {
+        finish(w, p)?;
+    }
+    Ok(())
+}
+
+/// Reads a group file of story sets: its documents (returned ascending, in whatever order the
+/// file holds them) and their sets. Streamed, so memory holds the sets once, not the file
+/// besides.
 fn load_sets(path: &Path, n: usize) -> Result<(Vec<u32>, Vec<Vec<u64>>), SpillError> {
     let file = File::open(path).map_err(io_err(path))?;
     let len = file.metadata().map_err(io_err(path))?.len();
@@ -1299,8 +1357,8 @@ fn load_sets(path: &Path, n: usize) -> Result<(Vec<u32>, Vec<Vec<u64>>), SpillEr
             crate::framed::le_u32(&head, 0),
             crate::framed::le_u32(&head, 4) as usize,
         );
-        if docs.last().is_some_and(|&l| l >= doc) || doc as usize >= n {
-            return Err(corrupt(format!("document {doc} out of order")));
+        if doc as usize >= n {
+            return Err(corrupt(format!("document {doc} of {n}")));
         }
         if at + 8 + 8 * count as u64 > len {
             return Err(corrupt(format!("set of document {doc} truncated")));
@@ -1314,6 +1372,19 @@ fn load_sets(path: &Path, n: usize) -> Result<(Vec<u32>, Vec<Vec<u64>>), SpillEr
                 .collect(),
         );
         at += 8 + 8 * count as u64;
+    }
+    if docs.windows(2).any(|w| w[0] >= w[1]) {
+        let mut order: Vec<usize> = (0..docs.len()).collect();
+        order.sort_unstable_by_key(|&k| docs[k]);
+        if order.windows(2).any(|w| docs[w[0]] == docs[w[1]]) {
+            return Err(corrupt("a document appears twice".into()));
+        }
+        let mut taken: Vec<Option<Vec<u64>>> = sets.into_iter().map(Some).collect();
+        sets = order
+            .iter()
+            .map(|&k| taken[k].take().unwrap_or_default())
+            .collect();
+        docs = order.iter().map(|&k| docs[k]).collect();
     }
     Ok((docs, sets))
 }
@@ -1396,15 +1467,11 @@ fn cluster_group(
 mod tests {
     use super::*;
 
-    /// A group file of two documents' story sets, as `scatter_sets` writes it.
+    /// A group file of story sets, as `scatter_sets` and `route_sets` write them.
     fn group_file(records: &[(u32, &[u64])]) -> Vec<u8> {
         let mut out = Vec::new();
         for (doc, set) in records {
-            out.extend_from_slice(&doc.to_le_bytes());
-            out.extend_from_slice(&(set.len() as u32).to_le_bytes());
-            for h in *set {
-                out.extend_from_slice(&h.to_le_bytes());
-            }
+            write_set(&mut out, *doc, set).unwrap_or_else(|e| panic!("{e}"));
         }
         out
     }
@@ -1418,7 +1485,7 @@ mod tests {
         let (docs, sets) = load_sets(&path, 8).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(docs, vec![1, 4, 7]);
         assert_eq!(sets, vec![vec![5, 9], vec![], vec![3]]);
-        // Cut anywhere, out of order, or naming a document past the end: an error, no panic.
+        // Cut anywhere, a document twice, or past the end: an error, no panic.
         for cut in 1..good.len() {
             fs::write(&path, &good[..cut]).unwrap_or_else(|e| panic!("{e}"));
             if let Ok((d, _)) = load_sets(&path, 8) {
@@ -1426,9 +1493,9 @@ mod tests {
             }
         }
         for bad in [
-            group_file(&[(4, &[1]), (1, &[2])]),
             group_file(&[(9, &[1])]),
             group_file(&[(2, &[1]), (2, &[1])]),
+            group_file(&[(5, &[1]), (2, &[1]), (5, &[3])]),
         ] {
             fs::write(&path, &bad).unwrap_or_else(|e| panic!("{e}"));
             assert!(matches!(
@@ -1436,6 +1503,12 @@ mod tests {
                 Err(SpillError::Corrupt { .. })
             ));
         }
+        // Records in any order come back in document order, each with its own set.
+        fs::write(&path, group_file(&[(6, &[1, 2]), (0, &[]), (3, &[7])]))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let (docs, sets) = load_sets(&path, 8).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(docs, vec![0, 3, 6]);
+        assert_eq!(sets, vec![vec![], vec![7], vec![1, 2]]);
     }
 
     #[test]
