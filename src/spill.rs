@@ -1296,15 +1296,19 @@ fn write_set<W: Write>(w: &mut W, doc: u32, set: &[u64]) -> io::Result<()> {
     w.write_all(&buf)
 }
 
-/// Copies each record of the story-set file `from` to `paths[part[doc]]`, reading it once.
-fn route_sets(from: &Path, n: usize, part: &[u32], paths: &[PathBuf]) -> Result<(), SpillError> {
-    let mut outs: Vec<BufWriter<File>> =
-        paths.iter().map(|p| create(p)).collect::<Result<_, _>>()?;
-    let file = File::open(from).map_err(io_err(from))?;
-    let len = file.metadata().map_err(io_err(from))?.len();
+/// Reads the story-set records of `path` (as [`write_set`] writes them) in file order, handing
+/// each one's document, header and set bytes to `f`. Every document number and count is
+/// checked against `n` and the file's length, so damage is an error.
+fn each_set(
+    path: &Path,
+    n: usize,
+    mut f: impl FnMut(u32, &[u8; 8], &[u8]) -> Result<(), SpillError>,
+) -> Result<(), SpillError> {
+    let file = File::open(path).map_err(io_err(path))?;
+    let len = file.metadata().map_err(io_err(path))?.len();
     let mut r = BufReader::with_capacity(1 << 20, file);
     let corrupt = |what: String| SpillError::Corrupt {
-        path: from.display().to_string(),
+        path: path.display().to_string(),
         what,
     };
     let mut body: Vec<u8> = Vec::new();
@@ -1315,20 +1319,36 @@ fn route_sets(from: &Path, n: usize, part: &[u32], paths: &[PathBuf]) -> Result<
             .map_err(|_| corrupt("truncated record header".into()))?;
         let doc = crate::framed::le_u32(&head, 0);
         let count = u64::from(crate::framed::le_u32(&head, 4));
-        if doc as usize >= n || at + 8 + 8 * count > len {
-            return Err(corrupt(format!("record of document {doc} damaged")));
+        if doc as usize >= n {
+            return Err(corrupt(format!("document {doc} of {n}")));
+        }
+        if at + 8 + 8 * count > len {
+            return Err(corrupt(format!("set of document {doc} truncated")));
         }
         body.resize(8 * count as usize, 0);
-        r.read_exact(&mut body).map_err(io_err(from))?;
-        let g = part[doc as usize];
-        if g == NONE {
-            return Err(corrupt(format!("document {doc} is in no verified pair")));
-        }
-        let (w, path) = (&mut outs[g as usize], &paths[g as usize]);
-        w.write_all(&head).map_err(io_err(path))?;
-        w.write_all(&body).map_err(io_err(path))?;
+        r.read_exact(&mut body).map_err(io_err(path))?;
+        f(doc, &head, &body)?;
         at += 8 + 8 * count;
     }
+    Ok(())
+}
+
+/// Copies each record of the story-set file `from` to `paths[part[doc]]`, reading it once.
+fn route_sets(from: &Path, n: usize, part: &[u32], paths: &[PathBuf]) -> Result<(), SpillError> {
+    let mut outs: Vec<BufWriter<File>> =
+        paths.iter().map(|p| create(p)).collect::<Result<_, _>>()?;
+    each_set(from, n, |doc, head, body| {
+        let g = part[doc as usize];
+        if g == NONE {
+            return Err(SpillError::Corrupt {
+                path: from.display().to_string(),
+                what: format!("document {doc} is in no verified pair"),
+            });
+        }
+        let (w, path) = (&mut outs[g as usize], &paths[g as usize]);
+        w.write_all(head).map_err(io_err(path))?;
+        w.write_all(body).map_err(io_err(path))
+    })?;
     for (w, p) in outs.into_iter().zip(paths) {
         finish(w, p)?;
     }
@@ -1339,54 +1359,23 @@ fn route_sets(from: &Path, n: usize, part: &[u32], paths: &[PathBuf]) -> Result<
 /// file holds them) and their sets. Streamed, so memory holds the sets once, not the file
 /// besides.
 fn load_sets(path: &Path, n: usize) -> Result<(Vec<u32>, Vec<Vec<u64>>), SpillError> {
-    let file = File::open(path).map_err(io_err(path))?;
-    let len = file.metadata().map_err(io_err(path))?.len();
-    let mut r = BufReader::with_capacity(1 << 20, file);
-    let corrupt = |what: String| SpillError::Corrupt {
-        path: path.display().to_string(),
-        what,
-    };
-    let (mut docs, mut sets) = (Vec::new(), Vec::new());
-    let mut body: Vec<u8> = Vec::new();
-    let mut at = 0u64;
-    while at < len {
-        let mut head = [0u8; 8];
-        r.read_exact(&mut head)
-            .map_err(|_| corrupt("truncated record header".into()))?;
-        let (doc, count) = (
-            crate::framed::le_u32(&head, 0),
-            crate::framed::le_u32(&head, 4) as usize,
-        );
-        if doc as usize >= n {
-            return Err(corrupt(format!("document {doc} of {n}")));
-        }
-        if at + 8 + 8 * count as u64 > len {
-            return Err(corrupt(format!("set of document {doc} truncated")));
-        }
-        body.resize(8 * count, 0);
-        r.read_exact(&mut body).map_err(io_err(path))?;
-        docs.push(doc);
-        sets.push(
-            body.chunks_exact(8)
-                .map(|c| crate::framed::le_u64(c, 0))
-                .collect(),
-        );
-        at += 8 + 8 * count as u64;
-    }
-    if docs.windows(2).any(|w| w[0] >= w[1]) {
-        let mut order: Vec<usize> = (0..docs.len()).collect();
-        order.sort_unstable_by_key(|&k| docs[k]);
-        if order.windows(2).any(|w| docs[w[0]] == docs[w[1]]) {
-            return Err(corrupt("a document appears twice".into()));
-        }
-        let mut taken: Vec<Option<Vec<u64>>> = sets.into_iter().map(Some).collect();
-        sets = order
-            .iter()
-            .map(|&k| taken[k].take().unwrap_or_default())
+    let mut records: Vec<(u32, Vec<u64>)> = Vec::new();
+    each_set(path, n, |doc, _, body| {
+        let set = body
+            .chunks_exact(8)
+            .map(|c| crate::framed::le_u64(c, 0))
             .collect();
-        docs = order.iter().map(|&k| docs[k]).collect();
+        records.push((doc, set));
+        Ok(())
+    })?;
+    records.sort_unstable_by_key(|r| r.0);
+    if records.windows(2).any(|w| w[0].0 == w[1].0) {
+        return Err(SpillError::Corrupt {
+            path: path.display().to_string(),
+            what: "a document appears twice".into(),
+        });
     }
-    Ok((docs, sets))
+    Ok(records.into_iter().unzip())
 }
 
 /// `pairs` renumbered to positions in `docs` (ascending document numbers).
