@@ -55,6 +55,39 @@ fn tune_allocator() {
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn tune_allocator() {}
 
+/// Runs `write` on a file at `path`, written atomically (a temporary file renamed when
+/// complete), or for `None` on standard output; `write` adds its own error context.
+fn write_output<T>(
+    path: Option<&Path>,
+    write: impl FnOnce(&mut dyn Write) -> Result<T>,
+) -> Result<T> {
+    match path {
+        Some(path) => {
+            let mut f = AtomicFile::create(path)
+                .with_context(|| format!("{}: cannot create", path.display()))?;
+            let t = write(f.writer())?;
+            f.commit()
+                .with_context(|| format!("{}: write failed", path.display()))?;
+            Ok(t)
+        }
+        None => {
+            let stdout = std::io::stdout();
+            let mut w = std::io::BufWriter::new(stdout.lock());
+            let t = write(&mut w)?;
+            w.flush().context("writing to standard output")?;
+            Ok(t)
+        }
+    }
+}
+
+/// The name of an output in messages: the path, or "standard output".
+fn output_name(path: Option<&Path>) -> String {
+    path.map_or_else(
+        || "standard output".to_string(),
+        |p| p.display().to_string(),
+    )
+}
+
 /// Writes `cluster`'s output to `path` (atomically) or to standard output.
 fn write_cluster_output<D: output::DocIds + ?Sized>(
     path: Option<&Path>,
@@ -62,24 +95,11 @@ fn write_cluster_output<D: output::DocIds + ?Sized>(
     out: &Outcome,
     format: output::Format,
 ) -> Result<()> {
-    match path {
-        Some(path) => {
-            let mut f = AtomicFile::create(path)
-                .with_context(|| format!("{}: cannot create", path.display()))?;
-            output::write_clusters(f.writer(), docs, out, format)
-                .with_context(|| format!("{}: write failed", path.display()))?;
-            f.commit()
-                .with_context(|| format!("{}: write failed", path.display()))?;
-        }
-        None => {
-            let stdout = std::io::stdout();
-            let mut w = std::io::BufWriter::new(stdout.lock());
-            output::write_clusters(&mut w, docs, out, format)
-                .context("writing to standard output")?;
-            w.flush().context("writing to standard output")?;
-        }
-    }
-    Ok(())
+    let name = output_name(path);
+    write_output(path, |mut w| {
+        output::write_clusters(&mut w, docs, out, format)
+            .with_context(|| format!("{name}: write failed"))
+    })
 }
 
 /// Lets the process exit without freeing `data` piece by piece: the corpus and the outcome are
@@ -241,10 +261,10 @@ fn run(cli: Cli) -> Result<i32> {
             let (corpus, out) = read_and_detect(&input.inputs, &ropts, &cfg, detect.quiet, |d| {
                 d.record.is_some()
             })?;
-            let counts = if output.as_os_str() == "-" {
-                let stdout = std::io::stdout();
-                let mut w = std::io::BufWriter::new(stdout.lock());
-                let c = output::write_dedup(
+            let path = (output.as_os_str() != "-").then_some(output.as_path());
+            let name = output_name(path);
+            let counts = write_output(path, |mut w| {
+                output::write_dedup(
                     &mut w,
                     &corpus.docs,
                     &out,
@@ -252,25 +272,8 @@ fn run(cli: Cli) -> Result<i32> {
                     &ropts.id_field,
                     &ropts.text_field,
                 )
-                .context("writing to standard output")?;
-                w.flush().context("writing to standard output")?;
-                c
-            } else {
-                let mut f = AtomicFile::create(&output)
-                    .with_context(|| format!("{}: cannot create", output.display()))?;
-                let c = output::write_dedup(
-                    f.writer(),
-                    &corpus.docs,
-                    &out,
-                    annotate,
-                    &ropts.id_field,
-                    &ropts.text_field,
-                )
-                .with_context(|| format!("{}: write failed", output.display()))?;
-                f.commit()
-                    .with_context(|| format!("{}: write failed", output.display()))?;
-                c
-            };
+                .with_context(|| format!("{name}: write failed"))
+            })?;
             if !detect.quiet {
                 summary(
                     &corpus,
@@ -849,28 +852,18 @@ fn dedup_spilled(
     }
     let ropts = input.read.to_options(false);
     let run = run_spilled(&input.inputs, &ropts, cfg, spill, detect.quiet)?;
-    let name = if output.as_os_str() == "-" {
-        "standard output".to_string()
-    } else {
-        output.display().to_string()
-    };
-    let write = |w: &mut dyn Write| {
-        wiredup::spill::write_dedup(w, &input.inputs, &ropts, &run, annotate, &name)
-    };
-    let counts = if output.as_os_str() == "-" {
-        let stdout = std::io::stdout();
-        let mut w = std::io::BufWriter::new(stdout.lock());
-        let c = write(&mut w)?;
-        w.flush().context("writing to standard output")?;
-        c
-    } else {
-        let mut f = AtomicFile::create(output)
-            .with_context(|| format!("{}: cannot create", output.display()))?;
-        let c = write(f.writer())?;
-        f.commit()
-            .with_context(|| format!("{}: write failed", output.display()))?;
-        c
-    };
+    let path = (output.as_os_str() != "-").then_some(output);
+    let name = output_name(path);
+    let counts = write_output(path, |w| {
+        Ok(wiredup::spill::write_dedup(
+            w,
+            &input.inputs,
+            &ropts,
+            &run,
+            annotate,
+            &name,
+        )?)
+    })?;
     if !detect.quiet {
         summary(
             &run.corpus,
