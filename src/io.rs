@@ -100,6 +100,8 @@ use std::path::{Path, PathBuf};
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
+mod record;
+
 /// Default for [`ReadOptions::max_doc_bytes`]: 16 MiB.
 pub const DEFAULT_MAX_DOC_BYTES: usize = 16 * 1024 * 1024;
 
@@ -1117,13 +1119,19 @@ struct Record {
 /// Parses and checks one JSONL line (already UTF-8, without terminator or
 /// BOM). The error is the bad-record message.
 fn parse_record(line: &str, opts: &ReadOptions) -> Result<Record, String> {
-    let mut de = serde_json::Deserializer::from_str(line);
-    let seed = RecordSeed {
-        id_field: &opts.id_field,
-        text_field: &opts.text_field,
+    let parsed = match record::parse_fields(line, &opts.id_field, &opts.text_field) {
+        Some(fields) => Parsed::Object(fields),
+        None => {
+            let mut de = serde_json::Deserializer::from_str(line);
+            let seed = RecordSeed {
+                id_field: &opts.id_field,
+                text_field: &opts.text_field,
+            };
+            let parsed = seed.deserialize(&mut de).map_err(json_message)?;
+            de.end().map_err(json_message)?;
+            parsed
+        }
     };
-    let parsed = seed.deserialize(&mut de).map_err(json_message)?;
-    de.end().map_err(json_message)?;
     let fields = match parsed {
         Parsed::Object(fields) => fields,
         Parsed::NotObject(kind) => {
@@ -1288,24 +1296,54 @@ impl<'de> Visitor<'de> for KeySeed<'_> {
         f.write_str("an object key")
     }
     fn visit_str<E: de::Error>(self, key: &str) -> Result<u8, E> {
-        let mut roles = 0;
-        if key == self.id_field {
-            roles |= ROLE_ID;
-        }
-        if key == self.text_field {
-            roles |= ROLE_TEXT;
-        }
-        if key == "source" {
-            roles |= ROLE_SOURCE;
-        }
-        if key == "published" {
-            roles |= ROLE_PUBLISHED;
-        }
-        Ok(roles)
+        Ok(roles_of(key, self.id_field, self.text_field))
     }
 }
 
-#[derive(Debug, Default)]
+/// The roles of an object key (a bit set; 0 = not interesting).
+fn roles_of(key: &str, id_field: &str, text_field: &str) -> u8 {
+    let mut roles = 0;
+    if key == id_field {
+        roles |= ROLE_ID;
+    }
+    if key == text_field {
+        roles |= ROLE_TEXT;
+    }
+    if key == "source" {
+        roles |= ROLE_SOURCE;
+    }
+    if key == "published" {
+        roles |= ROLE_PUBLISHED;
+    }
+    roles
+}
+
+/// Stores a field's value in each slot its key has a role in (a later duplicate key wins).
+fn assign(fields: &mut Fields, roles: u8, value: FieldValue) {
+    // A key can have several roles (e.g. --id-field source).
+    let slots = [
+        (ROLE_ID, &mut fields.id),
+        (ROLE_TEXT, &mut fields.text),
+        (ROLE_SOURCE, &mut fields.source),
+        (ROLE_PUBLISHED, &mut fields.published),
+    ];
+    let mut value = Some(value);
+    let last = slots
+        .iter()
+        .rposition(|(role, _)| roles & role != 0)
+        .unwrap_or(0);
+    for (i, (role, slot)) in slots.into_iter().enumerate() {
+        if roles & role != 0 {
+            *slot = if i == last {
+                value.take()
+            } else {
+                value.clone()
+            };
+        }
+    }
+}
+
+#[derive(Debug, Default, PartialEq, Eq)]
 struct Fields {
     id: Option<FieldValue>,
     text: Option<FieldValue>,
@@ -1350,27 +1388,7 @@ impl<'de> Visitor<'de> for RecordSeed<'_> {
                 continue;
             }
             let value: FieldValue = map.next_value()?;
-            // A key can have several roles (e.g. --id-field source).
-            let slots = [
-                (ROLE_ID, &mut fields.id),
-                (ROLE_TEXT, &mut fields.text),
-                (ROLE_SOURCE, &mut fields.source),
-                (ROLE_PUBLISHED, &mut fields.published),
-            ];
-            let mut value = Some(value);
-            let last = slots
-                .iter()
-                .rposition(|(role, _)| roles & role != 0)
-                .unwrap_or(0);
-            for (i, (role, slot)) in slots.into_iter().enumerate() {
-                if roles & role != 0 {
-                    *slot = if i == last {
-                        value.take()
-                    } else {
-                        value.clone()
-                    };
-                }
-            }
+            assign(&mut fields, roles, value);
         }
         Ok(Parsed::Object(fields))
     }
