@@ -896,10 +896,15 @@ fn read_jsonl_inner<R: BufRead, P: Prepare, S: Sink<P>>(
     };
     let mut cur = Batch::default();
     let mut read_err = state.fill(&mut reader, &mut cur).err();
+    // The batch before `cur`, kept to be filled again: its buffer has grown to a batch's size,
+    // and a fresh one would fault in those pages anew for every batch.
+    let mut spare = Batch::default();
     // Parse batch n on a helper thread (in parallel inside) while this thread reads batch n+1;
     // records are then accepted strictly in input order.
     while !cur.lines.is_empty() {
-        let mut next = Batch::default();
+        let mut next = std::mem::take(&mut spare);
+        next.data.clear();
+        next.lines.clear();
         let more = read_err.is_none() && !state.eof;
         let (parsed, res) = if rayon::current_thread_index().is_some() {
             // Called from a rayon worker: a helper thread blocking this worker while it waits
@@ -941,7 +946,7 @@ fn read_jsonl_inner<R: BufRead, P: Prepare, S: Sink<P>>(
         if let Err(e) = res {
             read_err = Some(e);
         }
-        cur = next;
+        spare = std::mem::replace(&mut cur, next);
     }
     match read_err {
         // Records before the damage were checked first, as a sequential reader would.
