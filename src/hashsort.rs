@@ -2,19 +2,20 @@
 //! entries).
 //!
 //! Shingle hashes and band keys are outputs of strong hash functions, so their top bits spread
-//! evenly. One counting pass on the top `log2(n)` bits puts every value in its final
-//! neighbourhood (about two values per bucket); each bucket is then finished by insertion sort.
-//! That is O(n) expected up to 2^17 values (the counter array stops growing at 2^16 buckets;
-//! beyond, buckets hold n/2^16 values each and are comparison-sorted, which still beats one
-//! comparison sort of everything), against O(n log n) for a comparison sort, and it was the
-//! largest single cost of the pipeline after normalization (a sixth of all instructions in a
-//! profile of 5k documents).
+//! evenly. One counting pass on the top `log2(n) + 1` bits puts every value in its final
+//! neighbourhood (at most one value per bucket on average), and one insertion sort over the
+//! whole array finishes it: each value moves only past the others of its bucket, so the sort's
+//! inner loop rarely runs and its branch is well predicted. (Finishing bucket by bucket costs a
+//! mispredicted branch per bucket, which made that version no faster than `sort_unstable` on
+//! story sets.) That is O(n) expected up to 2^16 values (the counter array stops growing at
+//! 2^16 buckets; beyond, buckets hold more values each and are comparison-sorted, which still
+//! beats one comparison sort of everything), against O(n log n) for a comparison sort.
 //!
 //! The result is exactly what `sort_unstable` gives (the values' own `Ord` decides within a
 //! bucket; the bucket order agrees with it because the key is the leading field). Inputs that
 //! defeat the spread (an adversary choosing words whose shingle hashes share their top bits) only
-//! fill some buckets; a bucket over [`SMALL`] values is sorted with `sort_unstable`, so the worst
-//! case stays O(n log n).
+//! fill some buckets; when a bucket holds over [`SMALL`] values each bucket is sorted with
+//! `sort_unstable` instead, so the worst case stays O(n log n).
 //!
 //! Cost: two passes over the values, one copy, `2^bits` counters (at most 2^16: 256 KiB), all in
 //! caller-owned scratch buffers ([`Scratch`]), so sorting many sets allocates nothing once warm.
@@ -22,7 +23,7 @@
 /// Below this many values a comparison sort is faster than counting.
 const MIN_COUNTING: usize = 48;
 
-/// Buckets up to this size are finished by insertion sort.
+/// When no bucket is larger than this, one insertion sort finishes the whole array.
 const SMALL: usize = 24;
 
 /// At most `2^MAX_BITS` buckets.
@@ -48,9 +49,9 @@ pub fn sort_by_hash<T: Copy + Ord + Default>(
         v.sort_unstable();
         return;
     }
-    // About two values per bucket: fewer buckets to walk, and a two-value insertion sort is
-    // cheap.
-    let bits = (usize::BITS - (n - 1).leading_zeros() - 1).min(MAX_BITS);
+    // At most one value per bucket on average (n / 2^bits is in (1/2, 1]), so that few values
+    // share a bucket and the insertion sort below seldom moves anything.
+    let bits = (usize::BITS - (n - 1).leading_zeros()).min(MAX_BITS);
     let shift = 64 - bits;
     let buckets = 1usize << bits;
     let bucket = |x: &T| (key(x) >> shift) as usize;
@@ -63,7 +64,9 @@ pub fn sort_by_hash<T: Copy + Ord + Default>(
     // Prefix sums with the running total in a register (a `counts[b] += counts[b - 1]` loop
     // waits on its own store every step).
     let mut total = 0u32;
+    let mut largest = 0u32;
     for c in counts.iter_mut() {
+        largest = largest.max(*c);
         total += *c;
         *c = total;
     }
@@ -76,15 +79,15 @@ pub fn sort_by_hash<T: Copy + Ord + Default>(
         v[counts[b] as usize] = *x;
         counts[b] += 1;
     }
+    if largest as usize <= SMALL {
+        // Every value is at most SMALL - 1 places from where it belongs.
+        insertion_sort(v);
+        return;
+    }
     let mut start = 0usize;
     for &end in &counts[..buckets] {
         let end = end as usize;
-        let run = &mut v[start..end];
-        if run.len() > SMALL {
-            run.sort_unstable();
-        } else if run.len() > 1 {
-            insertion_sort(run);
-        }
+        v[start..end].sort_unstable();
         start = end;
     }
 }
