@@ -176,12 +176,22 @@ pub(crate) const PARALLEL_SORT: usize = 1 << 20;
 /// Turns `(key, doc)` entries into candidate pairs: equal keys form a bucket. `entries` is sorted
 /// in place. Pairs come out with `i < j`, unsorted, possibly repeated.
 pub fn bucket_pairs(entries: &mut [(u64, u32)], limits: &BucketLimits, out: &mut Vec<(u32, u32)>) {
+    bucket_pairs_in(entries, limits, out, &mut hashsort::Scratch::default());
+}
+
+/// [`bucket_pairs`] with the sort's buffers in `scratch`, for callers that bucket many bands.
+fn bucket_pairs_in(
+    entries: &mut [(u64, u32)],
+    limits: &BucketLimits,
+    out: &mut Vec<(u32, u32)>,
+    scratch: &mut hashsort::Scratch<(u64, u32)>,
+) {
     // Keys are hashes: a counting sort on their top bits beats a comparison sort, up to the
     // sizes where spreading one sort over the threads wins.
     if entries.len() > PARALLEL_SORT {
         entries.par_sort_unstable();
     } else {
-        hashsort::sort_by_hash(entries, |e| e.0, &mut hashsort::Scratch::default());
+        hashsort::sort_by_hash(entries, |e| e.0, scratch);
     }
     let mut start = 0;
     while start < entries.len() {
@@ -239,10 +249,21 @@ pub fn candidates_by_band(
     // into the running, deduplicated result, so peak memory is the result plus one group's
     // pairs: with many identical documents every band yields the same pairs, and keeping all
     // bands' lists until the end multiplied memory by the band count.
+    // The sort's buffers (a copy of a band's entries) are kept for the next band: fresh ones
+    // for each band faulted in their pages every time.
+    let scratch = std::sync::Mutex::new(Vec::new());
     let band_pairs = |band: usize| -> Vec<(u32, u32)> {
         let mut entries = entries(band);
         let mut pairs = Vec::new();
-        bucket_pairs(&mut entries, limits, &mut pairs);
+        let mut sort = scratch
+            .lock()
+            .ok()
+            .and_then(|mut s| s.pop())
+            .unwrap_or_default();
+        bucket_pairs_in(&mut entries, limits, &mut pairs, &mut sort);
+        if let Ok(mut s) = scratch.lock() {
+            s.push(sort);
+        }
         pairs.sort_unstable();
         pairs.dedup();
         pairs
