@@ -475,7 +475,7 @@ pub fn read_inputs_into<P: Prepare, S: Sink<P>>(
 struct Collect<O> {
     docs: Vec<Document>,
     items: Vec<Option<O>>,
-    seen: HashMap<String, Origin>,
+    seen: IdIndex,
 }
 
 impl<O> Default for Collect<O> {
@@ -483,22 +483,71 @@ impl<O> Default for Collect<O> {
         Collect {
             docs: Vec::new(),
             items: Vec::new(),
-            seen: HashMap::new(),
+            seen: IdIndex::default(),
         }
     }
 }
 
 impl<P: Prepare> Sink<P> for Collect<P::Output> {
     fn accept(&mut self, _: &P, doc: Document, prepared: Option<P::Output>) -> Result<(), Refusal> {
-        if let Some(first) = self.seen.get(&doc.id) {
+        let docs = &self.docs;
+        let next = docs.len() as u32;
+        if let Err(j) = self.seen.insert(&doc.id, next, |j| &docs[j as usize].id) {
             return Err(Refusal::Duplicate(Box::new(Duplicate {
-                first: first.clone(),
+                first: self.docs[j as usize].origin.clone(),
                 doc,
             })));
         }
-        self.seen.insert(doc.id.clone(), doc.origin.clone());
         self.docs.push(doc);
         self.items.push(prepared);
+        Ok(())
+    }
+}
+
+/// Which document holds each id, for the exact duplicate-id check, without a copy of each id:
+/// ids are found by their 64-bit hash, and the caller's `id_of` gives the stored id to compare;
+/// an id whose hash collides with a different id's is kept whole in a side map.
+#[derive(Debug, Default)]
+pub(crate) struct IdIndex {
+    by_hash: HashMap<u64, u32, std::hash::BuildHasherDefault<crate::boilerplate::PrehashedKey>>,
+    overflow: HashMap<String, u32>,
+}
+
+impl IdIndex {
+    /// Records `id` as document `next`, or returns the number of the document that has it
+    /// already. `id_of(j)` is the id of document `j` (one recorded before).
+    pub(crate) fn insert<'a>(
+        &mut self,
+        id: &str,
+        next: u32,
+        id_of: impl Fn(u32) -> &'a str,
+    ) -> Result<(), u32> {
+        self.insert_hashed(id, xxhash_rust::xxh3::xxh3_64(id.as_bytes()), next, id_of)
+    }
+
+    /// [`IdIndex::insert`] with the id's hash given (tests force collisions with it).
+    fn insert_hashed<'a>(
+        &mut self,
+        id: &str,
+        h: u64,
+        next: u32,
+        id_of: impl Fn(u32) -> &'a str,
+    ) -> Result<(), u32> {
+        match self.by_hash.entry(h) {
+            std::collections::hash_map::Entry::Occupied(e) => {
+                let j = *e.get();
+                if id_of(j) == id {
+                    return Err(j);
+                }
+                if let Some(&j) = self.overflow.get(id) {
+                    return Err(j);
+                }
+                self.overflow.insert(id.to_owned(), next);
+            }
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(next);
+            }
+        }
         Ok(())
     }
 }
@@ -543,10 +592,16 @@ pub fn read_jsonl<R: BufRead>(
     out: &mut Corpus,
 ) -> Result<(), ReadError> {
     let mut sink = Collect::default();
-    for doc in &out.docs {
-        sink.seen
-            .entry(doc.id.clone())
-            .or_insert_with(|| doc.origin.clone());
+    // The documents already there join the sink (and come back, first and in order), so that
+    // their ids count as seen.
+    for doc in std::mem::take(&mut out.docs) {
+        let docs = &sink.docs;
+        // Duplicates among them were let through before; the first keeps the id.
+        let _ = sink
+            .seen
+            .insert(&doc.id, docs.len() as u32, |j| &docs[j as usize].id);
+        sink.docs.push(doc);
+        sink.items.push(Some(()));
     }
     let res = read_jsonl_inner(reader, name, Codec::Plain, opts, out, &NoPrepare, &mut sink);
     sink.finish(&NoPrepare, &mut out.docs);
@@ -899,53 +954,50 @@ fn read_jsonl_inner<R: BufRead, P: Prepare, S: Sink<P>>(
     // The batch before `cur`, kept to be filled again: its buffer has grown to a batch's size,
     // and a fresh one would fault in those pages anew for every batch.
     let mut spare = Batch::default();
-    // Parse batch n on a helper thread (in parallel inside) while this thread reads batch n+1;
-    // records are then accepted strictly in input order.
-    while !cur.lines.is_empty() {
+    // The parsed results of the batch before `cur`, not yet accepted.
+    let mut pending: Option<Vec<LineResult<P::Output>>> = None;
+    // Three batches in flight: while batch n is parsed on a helper thread (in parallel inside),
+    // this thread accepts batch n-1, strictly in input order, then reads batch n+1; so the
+    // parsing threads never wait for the accepting.
+    while !cur.lines.is_empty() || pending.is_some() {
         let mut next = std::mem::take(&mut spare);
         next.data.clear();
         next.lines.clear();
-        let more = read_err.is_none() && !state.eof;
-        let (parsed, res) = if rayon::current_thread_index().is_some() {
+        let more = read_err.is_none() && !state.eof && !cur.lines.is_empty();
+        let (parsed, accepted, res) = if rayon::current_thread_index().is_some() {
             // Called from a rayon worker: a helper thread blocking this worker while it waits
-            // for the pool could deadlock a one-thread pool, so parse here, then read on.
-            let parsed = cur.parse(name, opts, prep);
-            let res = if more {
-                state.fill(&mut reader, &mut next)
-            } else {
-                Ok(())
+            // for the pool could deadlock a one-thread pool, so do it all here, in turn.
+            let accepted = accept_all(pending.take(), name, opts, out, prep, sink);
+            let parsed = (!cur.lines.is_empty()).then(|| cur.parse(name, opts, prep));
+            let res = match (&accepted, more) {
+                (Ok(()), true) => state.fill(&mut reader, &mut next),
+                _ => Ok(()),
             };
-            (parsed, res)
+            (parsed, accepted, res)
         } else {
             std::thread::scope(|scope| {
-                let worker = scope.spawn(|| cur.parse(name, opts, prep));
-                let res = if more {
-                    state.fill(&mut reader, &mut next)
-                } else {
-                    Ok(())
+                let cur = &cur;
+                let worker = (!cur.lines.is_empty())
+                    .then(|| scope.spawn(move || cur.parse(name, opts, prep)));
+                let accepted = accept_all(pending.take(), name, opts, out, prep, sink);
+                let res = match (&accepted, more) {
+                    (Ok(()), true) => state.fill(&mut reader, &mut next),
+                    _ => Ok(()),
                 };
                 // A panic in the parser is a bug; surface it as one on this thread.
-                let parsed = worker
-                    .join()
-                    .unwrap_or_else(|p| std::panic::resume_unwind(p));
-                (parsed, res)
+                let parsed =
+                    worker.map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+                (parsed, accepted, res)
             })
         };
+        accepted?;
         out.bytes_read = out
             .bytes_read
             .saturating_add(std::mem::take(&mut state.bytes));
-        for p in parsed {
-            match p {
-                LineResult::Blank => {}
-                LineResult::Doc(doc, prepared) => {
-                    accept(doc, Some(prepared), opts, out, prep, sink)?
-                }
-                LineResult::Bad(line_no, message) => reject(opts, out, name, line_no, message)?,
-            }
-        }
         if let Err(e) = res {
             read_err = Some(e);
         }
+        pending = parsed;
         spare = std::mem::replace(&mut cur, next);
     }
     match read_err {
@@ -953,6 +1005,25 @@ fn read_jsonl_inner<R: BufRead, P: Prepare, S: Sink<P>>(
         Some(e) => Err(stream_error(codec, name, e)),
         None => Ok(()),
     }
+}
+
+/// Accepts (or rejects) one parsed batch's results, in order.
+fn accept_all<P: Prepare, S: Sink<P>>(
+    parsed: Option<Vec<LineResult<P::Output>>>,
+    name: &str,
+    opts: &ReadOptions,
+    out: &mut Corpus,
+    prep: &P,
+    sink: &mut S,
+) -> Result<(), ReadError> {
+    for p in parsed.into_iter().flatten() {
+        match p {
+            LineResult::Blank => {}
+            LineResult::Doc(doc, prepared) => accept(doc, Some(prepared), opts, out, prep, sink)?,
+            LineResult::Bad(line_no, message) => reject(opts, out, name, line_no, message)?,
+        }
+    }
+    Ok(())
 }
 
 /// Lines are parsed in parallel batches of about this many bytes (or lines); results are then
@@ -1705,6 +1776,30 @@ mod tests {
             parse(r#"{"id":"","text":""}"#).unwrap_err(),
             r#"field "id" is empty"#
         );
+    }
+
+    #[test]
+    fn id_index_is_exact_even_when_hashes_collide() {
+        let mut index = IdIndex::default();
+        let mut ids: Vec<&str> = Vec::new();
+        let mut add = |index: &mut IdIndex, id: &'static str, h: u64| {
+            let next = ids.len() as u32;
+            let known = ids.clone();
+            let r = index.insert_hashed(id, h, next, |j| known[j as usize]);
+            if r.is_ok() {
+                ids.push(id);
+            }
+            r.map(|()| next)
+        };
+        assert_eq!(add(&mut index, "a", 7), Ok(0));
+        assert_eq!(add(&mut index, "b", 8), Ok(1));
+        // "c" and "d" hash like "a": new ids all the same, kept in the side map.
+        assert_eq!(add(&mut index, "c", 7), Ok(2));
+        assert_eq!(add(&mut index, "d", 7), Ok(3));
+        assert_eq!(add(&mut index, "a", 7), Err(0));
+        assert_eq!(add(&mut index, "c", 7), Err(2));
+        assert_eq!(add(&mut index, "d", 7), Err(3));
+        assert_eq!(add(&mut index, "b", 8), Err(1));
     }
 
     #[test]

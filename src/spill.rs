@@ -67,9 +67,8 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use rayon::prelude::*;
-use xxhash_rust::xxh3::xxh3_64;
 
-use crate::boilerplate::{self, Boilerplate, PrehashedKey};
+use crate::boilerplate::{self, Boilerplate};
 use crate::cluster::{self, RepKey, UnionFind};
 use crate::hashsort;
 use crate::io::{
@@ -349,30 +348,16 @@ impl Reader {
 #[derive(Debug, Default)]
 struct IdSet {
     ids: IdTable,
-    by_hash: HashMap<u64, u32, std::hash::BuildHasherDefault<PrehashedKey>>,
-    overflow: HashMap<String, u32>,
+    index: input::IdIndex,
 }
 
 impl IdSet {
-    /// Adds `id` (whose hash is `h`) as the next document and returns its number, or returns
-    /// the number of the document that already has it.
-    fn insert(&mut self, id: &str, h: u64) -> Result<u32, u32> {
+    /// Adds `id` as the next document and returns its number, or returns the number of the
+    /// document that already has it.
+    fn insert(&mut self, id: &str) -> Result<u32, u32> {
         let i = self.ids.len() as u32;
-        match self.by_hash.entry(h) {
-            std::collections::hash_map::Entry::Occupied(e) => {
-                let j = *e.get();
-                if self.ids.get(j as usize) == id {
-                    return Err(j);
-                }
-                if let Some(&j) = self.overflow.get(id) {
-                    return Err(j);
-                }
-                self.overflow.insert(id.to_owned(), i);
-            }
-            std::collections::hash_map::Entry::Vacant(v) => {
-                v.insert(i);
-            }
-        }
+        let ids = &self.ids;
+        self.index.insert(id, i, |j| ids.get(j as usize))?;
         self.ids.push(id);
         Ok(i)
     }
@@ -385,7 +370,7 @@ impl Sink<SpillPrep<'_>> for Reader {
         mut doc: Document,
         record: Option<Record>,
     ) -> Result<(), Refusal> {
-        if let Err(j) = self.ids.insert(&doc.id, xxh3_64(doc.id.as_bytes())) {
+        if let Err(j) = self.ids.insert(&doc.id) {
             return Err(Refusal::Duplicate(Box::new(Duplicate {
                 first: self.origin(j),
                 doc,
@@ -475,11 +460,7 @@ pub fn run(
     };
     let corpus = input::read_inputs_into(inputs, ropts, &SpillPrep { cfg }, &mut reader)?;
     let Reader {
-        ids: IdSet {
-            ids,
-            by_hash,
-            overflow,
-        },
+        ids: IdSet { ids, index },
         files,
         origins,
         published,
@@ -495,7 +476,7 @@ pub fn run(
         scratch,
     } = reader;
     // What only reading needed goes now, not at the end of the run.
-    drop((by_hash, overflow, files, origins, sources, scratch));
+    drop((index, files, origins, sources, scratch));
     out.finish(&prepared_path)?;
     let n = ids.len();
     stats.documents = n;
@@ -1553,20 +1534,16 @@ mod tests {
     }
 
     #[test]
-    fn id_set_is_exact_even_when_hashes_collide() {
+    fn id_set_numbers_ids_and_finds_repeats() {
         let mut s = IdSet::default();
-        assert_eq!(s.insert("a", 7), Ok(0));
-        assert_eq!(s.insert("b", 8), Ok(1));
-        // "c" and "d" hash like "a": new ids all the same, kept in the side map.
-        assert_eq!(s.insert("c", 7), Ok(2));
-        assert_eq!(s.insert("d", 7), Ok(3));
-        assert_eq!(s.insert("a", 7), Err(0));
-        assert_eq!(s.insert("c", 7), Err(2));
-        assert_eq!(s.insert("d", 7), Err(3));
-        assert_eq!(s.insert("b", 8), Err(1));
+        assert_eq!(s.insert("a"), Ok(0));
+        assert_eq!(s.insert("b"), Ok(1));
+        assert_eq!(s.insert("a"), Err(0));
+        assert_eq!(s.insert("b"), Err(1));
+        assert_eq!(s.insert("c"), Ok(2));
         assert_eq!(
-            (0..4).map(|i| s.ids.get(i)).collect::<Vec<_>>(),
-            ["a", "b", "c", "d"]
+            (0..3).map(|i| s.ids.get(i)).collect::<Vec<_>>(),
+            ["a", "b", "c"]
         );
     }
 
