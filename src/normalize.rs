@@ -672,15 +672,13 @@ fn ascii_run(bytes: &[u8], mut i: usize, t: &mut Tokenizer<'_>) -> RunEnd {
     // Whether the byte before the current block was a separator.
     let mut after_sep = false;
     loop {
-        let mut block = [0u8; BLOCK];
-        let avail = match bytes.get(i..i + BLOCK) {
-            Some(chunk) => {
-                block.copy_from_slice(chunk);
-                BLOCK
-            }
-            None => {
+        // A fixed-size copy (one pair of vector loads), not a call to memcpy.
+        let (block, avail) = match bytes.get(i..i + BLOCK).map(<[u8; BLOCK]>::try_from) {
+            Some(Ok(block)) => (block, BLOCK),
+            _ => {
+                let mut block = [0u8; BLOCK];
                 block[..n - i].copy_from_slice(&bytes[i..]);
-                n - i
+                (block, n - i)
             }
         };
         let Classes {
@@ -861,10 +859,18 @@ fn fold_word(w: &str) -> String {
 fn is_word_char(c: char) -> bool {
     if c.is_ascii() {
         c.is_ascii_alphanumeric()
+    } else if GENERAL_PUNCTUATION.contains(&c) {
+        // Curly quotes, dashes, ellipses and special spaces, the non-ASCII characters news
+        // text has most: none is a letter, digit or mark (a test checks the whole block), and
+        // the Unicode tables' slow lookup is skipped.
+        false
     } else {
         c.is_alphanumeric() || unicode_normalization::char::is_combining_mark(c)
     }
 }
+
+/// The General Punctuation block.
+const GENERAL_PUNCTUATION: std::ops::RangeInclusive<char> = '\u{2000}'..='\u{206F}';
 
 /// Reads one word starting at byte `start` on the character path, emits it, and returns the
 /// byte position after it (the separator that ends it is left for the caller).
@@ -1082,6 +1088,16 @@ mod tests {
                     "byte {b:#x} in lane {lane}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn general_punctuation_has_no_word_characters() {
+        for c in GENERAL_PUNCTUATION {
+            assert!(
+                !c.is_alphanumeric() && !unicode_normalization::char::is_combining_mark(c),
+                "{c:?}"
+            );
         }
     }
 
