@@ -21,12 +21,14 @@
 //! per input word), paragraph hashes (16 bytes per paragraph), signatures (4 x num_perm bytes
 //! per document) and the candidate pairs (8 bytes each). The normalized text is not kept.
 
+use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::boilerplate::{self, Boilerplate, BoilerplateConfig, DocParagraphs};
+use crate::boilerplate::{self, Boilerplate, BoilerplateConfig, DocParagraphs, PrehashedKey};
 use crate::cluster::{self, ClusterConfig, RepKey};
 use crate::hashsort;
 use crate::io::Document;
@@ -465,6 +467,46 @@ pub fn score_group(
     Some((rep, ms))
 }
 
+/// The intersections verification counted, by pair: the clustering guard and the scores
+/// against each cluster's representative ask about mostly the same pairs again, and a lookup
+/// is far cheaper than intersecting two story sets.
+struct KnownPairs(HashMap<u64, u32, BuildHasherDefault<PrehashedKey>>);
+
+impl KnownPairs {
+    fn new(pairs: &[PairScore]) -> Self {
+        KnownPairs(
+            pairs
+                .iter()
+                .map(|p| (Self::key(p.a, p.b), p.intersection))
+                .collect(),
+        )
+    }
+
+    /// The pair's key, the same either way round: a bijective mix of the two numbers, so
+    /// distinct pairs never share a key and the map's hash bits are uniform.
+    fn key(x: u32, y: u32) -> u64 {
+        let mut z = (u64::from(x.min(y)) << 32) | u64::from(x.max(y));
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// [`PairScore::exact`] of `x` and `y`, from the known intersection when there is one.
+    fn score(&self, x: u32, y: u32, sets: &[Vec<u64>]) -> PairScore {
+        let (sx, sy) = (&sets[x as usize], &sets[y as usize]);
+        match self.0.get(&Self::key(x, y)) {
+            Some(&intersection) => PairScore {
+                a: x,
+                b: y,
+                intersection,
+                size_a: sx.len() as u32,
+                size_b: sy.len() as u32,
+            },
+            None => PairScore::exact(x, y, sx, sy),
+        }
+    }
+}
+
 /// One member of a cluster with its scores against the representative.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Member {
@@ -698,8 +740,9 @@ pub fn run_prepared(
 
     let sizes: Vec<u32> = sets.iter().map(|s| s.len() as u32).collect();
     let link = cfg.link_config();
+    let known = KnownPairs::new(&pairs);
     let labels = cluster::cluster(docs.len(), &pairs, &sizes, &cfg.cluster, |x, y| {
-        PairScore::exact(x, y, &sets[x as usize], &sets[y as usize]).passes(&link)
+        known.score(x, y, &sets).passes(&link)
     });
     let keys: Vec<RepKey> = docs
         .par_iter()
@@ -719,7 +762,14 @@ pub fn run_prepared(
         .enumerate()
         .filter(|(_, members)| members.len() >= 2)
         .filter_map(|(gid, members)| {
-            let (rep, ms) = score_group(members, &keys, &sets)?;
+            let rep = cluster::representative(members, &keys)?;
+            let ms = members
+                .iter()
+                .map(|&m| Member {
+                    doc: m,
+                    score: known.score(m, rep, &sets),
+                })
+                .collect();
             Some(Cluster {
                 id: gid as u32,
                 representative: rep,
