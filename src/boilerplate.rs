@@ -149,18 +149,18 @@ fn frequent<T: PartialEq + Copy>(sorted: &[T], min: usize, mut emit: impl FnMut(
 /// keys, each deduplicated per document first, so a run of k equal keys means k documents.
 pub fn learn(docs: &[DocParagraphs<'_>], cfg: &BoilerplateConfig) -> Boilerplate {
     let by_source = cfg.min_source_docs > 0;
-    // Dense source ids (serial: one map lookup per document); u32::MAX for no source.
-    let mut source_ids: HashMap<&str, u32> = HashMap::new();
-    let sids: Vec<u32> = docs
-        .iter()
-        .map(|d| match d.source.filter(|s| !s.is_empty()) {
-            Some(s) if by_source => {
-                let next = source_ids.len() as u32;
-                *source_ids.entry(s).or_insert(next)
-            }
-            _ => u32::MAX,
+    // Dense source ids; u32::MAX for no source. The sources are hashed in parallel, so the
+    // serial numbering does one lookup of a 64-bit key per document; a different source with
+    // the same hash (never seen in practice) is numbered exactly through a side map.
+    let hashed: Vec<Option<(u64, &str)>> = docs
+        .par_iter()
+        .map(|d| {
+            d.source
+                .filter(|s| by_source && !s.is_empty())
+                .map(|s| (xxhash_rust::xxh3::xxh3_64(s.as_bytes()), s))
         })
         .collect();
+    let sids = number_sources(&hashed);
     // Each document's distinct paragraphs, in parallel.
     let distinct: Vec<Vec<u64>> = docs
         .par_iter()
@@ -172,6 +172,31 @@ pub fn learn(docs: &[DocParagraphs<'_>], cfg: &BoilerplateConfig) -> Boilerplate
         })
         .collect();
     learn_distinct(&sids, |i| &distinct[i], cfg)
+}
+
+/// Dense numbers for hashed sources, in order of first appearance (`u32::MAX` for none):
+/// equal sources get one number, different ones different numbers, even when their hashes
+/// collide.
+fn number_sources(hashed: &[Option<(u64, &str)>]) -> Vec<u32> {
+    let mut by_hash: HashMap<u64, (u32, &str), std::hash::BuildHasherDefault<PrehashedKey>> =
+        HashMap::default();
+    let mut overflow: HashMap<&str, u32> = HashMap::new();
+    let mut next = 0u32;
+    hashed
+        .iter()
+        .map(|h| {
+            let &(h, s) = h.as_ref()?;
+            let (id, first) = *by_hash.entry(h).or_insert((next, s));
+            let id = if first == s {
+                id
+            } else {
+                *overflow.entry(s).or_insert(next)
+            };
+            next += u32::from(id == next);
+            Some(id)
+        })
+        .map(|id| id.unwrap_or(u32::MAX))
+        .collect()
 }
 
 /// [`learn`] on documents given as dense source ids (`sids[i]`, `u32::MAX` for none; any
@@ -187,44 +212,65 @@ pub fn learn_distinct<'a>(
     let by_source = cfg.min_source_docs > 0;
     let by_corpus = corpus_min != usize::MAX;
     // Keys are (paragraph, source) so that the paragraph hash leads: equal keys only need to
-    // be adjacent, and a hash-keyed counting sort groups them in linear time.
-    let mut sort = hashsort::Scratch::default();
-    let mut set = PrehashedSet::default();
-    if by_source {
-        let mut per_source: Vec<(u64, u32)> = (0..n)
-            .into_par_iter()
-            .filter(|&i| sids[i] != u32::MAX)
-            .flat_map_iter(|i| distinct(i).iter().map(move |&h| (h, sids[i])))
-            .collect();
-        if per_source.len() > crate::lsh::PARALLEL_SORT {
-            per_source.par_sort_unstable();
-        } else {
-            hashsort::sort_by_hash(&mut per_source, |e| e.0, &mut sort);
+    // be adjacent, and a hash-keyed counting sort groups them in linear time. The two counts
+    // are independent, so they run side by side.
+    let per_source = || {
+        let mut found = Vec::new();
+        if by_source {
+            let mut per_source: Vec<(u64, u32)> = (0..n)
+                .into_par_iter()
+                .filter(|&i| sids[i] != u32::MAX)
+                .flat_map_iter(|i| distinct(i).iter().map(move |&h| (h, sids[i])))
+                .collect();
+            if per_source.len() > crate::lsh::PARALLEL_SORT {
+                per_source.par_sort_unstable();
+            } else {
+                hashsort::sort_by_hash(&mut per_source, |e| e.0, &mut hashsort::Scratch::default());
+            }
+            frequent(&per_source, cfg.min_source_docs, |(h, _)| found.push(h));
         }
-        frequent(&per_source, cfg.min_source_docs, |(h, _)| {
-            set.insert(h);
-        });
-    }
-    if by_corpus {
-        let mut per_corpus: Vec<u64> = (0..n)
-            .into_par_iter()
-            .flat_map_iter(|i| distinct(i).iter().copied())
-            .collect();
-        if per_corpus.len() > crate::lsh::PARALLEL_SORT {
-            per_corpus.par_sort_unstable();
-        } else {
-            hashsort::sort_by_hash(&mut per_corpus, |&h| h, &mut hashsort::Scratch::default());
+        found
+    };
+    let per_corpus = || {
+        let mut found = Vec::new();
+        if by_corpus {
+            let mut per_corpus: Vec<u64> = (0..n)
+                .into_par_iter()
+                .flat_map_iter(|i| distinct(i).iter().copied())
+                .collect();
+            if per_corpus.len() > crate::lsh::PARALLEL_SORT {
+                per_corpus.par_sort_unstable();
+            } else {
+                hashsort::sort_by_hash(&mut per_corpus, |&h| h, &mut hashsort::Scratch::default());
+            }
+            frequent(&per_corpus, corpus_min, |h| found.push(h));
         }
-        frequent(&per_corpus, corpus_min, |h| {
-            set.insert(h);
-        });
-    }
+        found
+    };
+    let (a, b) = rayon::join(per_source, per_corpus);
+    let set: PrehashedSet = a.into_iter().chain(b).collect();
     Boilerplate { set }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sources_are_numbered_exactly_even_when_hashes_collide() {
+        // "b" and "c" are given the hash of "a".
+        let hashed = [
+            Some((1, "a")),
+            None,
+            Some((1, "b")),
+            Some((2, "d")),
+            Some((1, "a")),
+            Some((1, "c")),
+            Some((1, "b")),
+            Some((2, "d")),
+        ];
+        assert_eq!(number_sources(&hashed), [0, u32::MAX, 1, 2, 0, 3, 1, 2]);
+    }
 
     fn doc<'a>(source: Option<&'a str>, paragraphs: &'a [u64]) -> DocParagraphs<'a> {
         DocParagraphs { source, paragraphs }
