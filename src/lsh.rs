@@ -255,16 +255,16 @@ pub fn candidates_by_band(
     let band_pairs = |band: usize| -> Vec<(u32, u32)> {
         let mut entries = entries(band);
         let mut pairs = Vec::new();
-        let mut sort = scratch
+        let mut sort: (hashsort::Scratch<(u64, u32)>, hashsort::Scratch<(u32, u32)>) = scratch
             .lock()
             .ok()
             .and_then(|mut s| s.pop())
             .unwrap_or_default();
-        bucket_pairs_in(&mut entries, limits, &mut pairs, &mut sort);
+        bucket_pairs_in(&mut entries, limits, &mut pairs, &mut sort.0);
+        sort_pairs(&mut pairs, &mut sort.1);
         if let Ok(mut s) = scratch.lock() {
             s.push(sort);
         }
-        pairs.sort_unstable();
         pairs.dedup();
         pairs
     };
@@ -284,14 +284,37 @@ pub fn candidates_by_band(
     all
 }
 
+/// Sorts pairs of document numbers as `sort_unstable` would, by a counting sort on the first
+/// number's top bits: document numbers spread over `0..n` about as evenly as hashes do, and a
+/// band yields tens of thousands of pairs per hundred thousand documents.
+fn sort_pairs(pairs: &mut [(u32, u32)], scratch: &mut hashsort::Scratch<(u32, u32)>) {
+    let top = pairs.iter().map(|p| p.0).max().unwrap_or(0);
+    // Shifted so the largest first number fills the top bits; the shift drops only zero bits,
+    // so the key orders pairs exactly as their `Ord` does.
+    let shift = top.leading_zeros();
+    hashsort::sort_by_hash(
+        pairs,
+        |&(a, b)| ((u64::from(a) << 32) | u64::from(b)) << shift,
+        scratch,
+    );
+}
+
 /// The band key: xxh3 of the band's rows as little-endian bytes, seeded by the band number.
 pub fn band_key(rows: &[u32], band: usize) -> u64 {
-    let mut buf = [0u8; 4 * 64];
-    if rows.len() <= 64 {
-        for (k, v) in rows.iter().enumerate() {
-            buf[4 * k..4 * k + 4].copy_from_slice(&v.to_le_bytes());
+    /// The bytes of up to `N` rows on the stack: the buffer is zeroed on every call, so bands
+    /// of a few rows (the usual case) use a small one.
+    #[inline(always)]
+    fn on_stack<const N: usize>(rows: &[u32], band: usize) -> u64 {
+        let mut buf = [[0u8; 4]; N];
+        for (b, v) in buf.iter_mut().zip(rows) {
+            *b = v.to_le_bytes();
         }
-        xxh3_64_with_seed(&buf[..4 * rows.len()], band as u64)
+        xxh3_64_with_seed(&buf.as_flattened()[..4 * rows.len()], band as u64)
+    }
+    if rows.len() <= 4 {
+        on_stack::<4>(rows, band)
+    } else if rows.len() <= 64 {
+        on_stack::<64>(rows, band)
     } else {
         let bytes: Vec<u8> = rows.iter().flat_map(|v| v.to_le_bytes()).collect();
         xxh3_64_with_seed(&bytes, band as u64)
@@ -328,6 +351,32 @@ fn merge_dedup<T: Ord + Copy>(a: &[T], b: &[T]) -> Vec<T> {
 mod tests {
     use super::*;
     use crate::minhash::MinHashConfig;
+
+    #[test]
+    fn pairs_sort_like_sort_unstable() {
+        let mut scratch = hashsort::Scratch::default();
+        let mix = |i: u32| i.wrapping_mul(0x9E37_79B9) >> 5;
+        let cases: Vec<Vec<(u32, u32)>> = vec![
+            Vec::new(),
+            vec![(3, 4)],
+            // Spread over a corpus, with repeats.
+            (0..5000u32)
+                .map(|i| (mix(i) % 3000, mix(i + 7) % 9000))
+                .collect(),
+            // One document paired with everything: a single bucket.
+            (0..3000u32).rev().map(|i| (0, i + 1)).collect(),
+            // Numbers near the top of the range.
+            (0..2000u32)
+                .map(|i| (u32::MAX - mix(i) % 100, u32::MAX - i % 7))
+                .collect(),
+        ];
+        for mut v in cases {
+            let mut want = v.clone();
+            want.sort_unstable();
+            sort_pairs(&mut v, &mut scratch);
+            assert_eq!(v, want);
+        }
+    }
 
     #[test]
     fn merge_dedup_is_sorted_union() {
