@@ -255,7 +255,7 @@ pub fn candidates_by_band(
     let band_pairs = |band: usize| -> Vec<(u32, u32)> {
         let mut entries = entries(band);
         let mut pairs = Vec::new();
-        let mut sort: (hashsort::Scratch<(u64, u32)>, hashsort::Scratch<(u32, u32)>) = scratch
+        let mut sort: BandScratch = scratch
             .lock()
             .ok()
             .and_then(|mut s| s.pop())
@@ -283,6 +283,9 @@ pub fn candidates_by_band(
     }
     all
 }
+
+/// The sort buffers of one band: its entries, then its pairs.
+type BandScratch = (hashsort::Scratch<(u64, u32)>, hashsort::Scratch<(u32, u32)>);
 
 /// Sorts pairs of document numbers as `sort_unstable` would, by a counting sort on the first
 /// number's top bits: document numbers spread over `0..n` about as evenly as hashes do, and a
