@@ -290,7 +290,7 @@ type BandScratch = (hashsort::Scratch<(u64, u32)>, hashsort::Scratch<(u32, u32)>
 /// Sorts pairs of document numbers as `sort_unstable` would, by a counting sort on the first
 /// number's top bits: document numbers spread over `0..n` about as evenly as hashes do, and a
 /// band yields tens of thousands of pairs per hundred thousand documents.
-fn sort_pairs(pairs: &mut [(u32, u32)], scratch: &mut hashsort::Scratch<(u32, u32)>) {
+pub(crate) fn sort_pairs(pairs: &mut [(u32, u32)], scratch: &mut hashsort::Scratch<(u32, u32)>) {
     let top = pairs.iter().map(|p| p.0).max().unwrap_or(0);
     // Shifted so the largest first number fills the top bits; the shift drops only zero bits,
     // so the key orders pairs exactly as their `Ord` does.
@@ -324,7 +324,7 @@ pub fn band_key(rows: &[u32], band: usize) -> u64 {
 }
 
 /// Union of two sorted, deduplicated lists, sorted and deduplicated (linear merge).
-fn merge_dedup<T: Ord + Copy>(a: &[T], b: &[T]) -> Vec<T> {
+pub(crate) fn merge_dedup<T: Ord + Copy>(a: &[T], b: &[T]) -> Vec<T> {
     let mut out = Vec::with_capacity(a.len() + b.len());
     let (mut i, mut j) = (0, 0);
     while i < a.len() && j < b.len() {

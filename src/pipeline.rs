@@ -415,7 +415,7 @@ fn paragraph_pairs(prepared: &[Prepared], bp: &Boilerplate, cfg: &Config) -> Vec
         .collect();
     let mut out = Vec::new();
     lsh::bucket_pairs(&mut entries, &cfg.buckets, &mut out);
-    out.par_sort_unstable();
+    lsh::sort_pairs(&mut out, &mut hashsort::Scratch::default());
     out.dedup();
     out
 }
@@ -722,14 +722,20 @@ pub fn run_prepared(
 
     let params = cfg.lsh_params();
     stats.bands = params.bands();
-    let mut cands = lsh::candidates(&sigs, &params, &cfg.buckets);
+    // The two sources of candidates are independent: side by side, each one's sequential
+    // steps (merges, the paragraph sort) overlap the other's parallel ones.
+    let (mut cands, extra) = rayon::join(
+        || lsh::candidates(&sigs, &params, &cfg.buckets),
+        || {
+            cfg.paragraph_candidates
+                .then(|| paragraph_pairs(&prepared, &bp, cfg))
+        },
+    );
     stats.lsh_candidates = cands.len();
-    if cfg.paragraph_candidates {
-        let extra = paragraph_pairs(&prepared, &bp, cfg);
+    if let Some(extra) = extra {
         stats.paragraph_candidates = extra.len();
-        cands.extend(extra);
-        cands.par_sort_unstable();
-        cands.dedup();
+        // Both lists are sorted and distinct: one merge.
+        cands = lsh::merge_dedup(&cands, &extra);
     }
     lap("lsh", &mut stats);
 
