@@ -80,11 +80,15 @@
 //! # Cost
 //!
 //! Time is linear in the uncompressed input size: each line is UTF-8 checked
-//! once and parsed once by a streaming deserializer that only materializes
-//! the id, text, `source` and `published` fields. Memory is the documents kept
-//! (their text, plus the whole record line when `keep_records` is set), an id
-//! index (`HashMap<String, Origin>`, one entry per document), and one
-//! reusable line buffer. Files are never read whole, except whole-file
+//! once and parsed once, by a fast path for flat records (`io::record`, each
+//! kept string copied once) or else by a streaming serde_json deserializer;
+//! either materializes only the id, text, `source` and `published` fields.
+//! Lines are read in batches of 8 MiB; batch n is parsed (in parallel) while
+//! the reading thread accepts batch n-1 in input order and reads batch n+1.
+//! Memory is the documents kept (their text, plus the whole record line when
+//! `keep_records` is set), an id index (a 64-bit hash and a document number
+//! per document; ids are compared against the stored documents), and three
+//! batches. Files are never read whole, except whole-file
 //! documents, which are read up to `max_doc_bytes` (+ BOM) and no further.
 //! A single JSONL line is kept in memory only up to [`line_limit`] bytes
 //! (`8 * max_doc_bytes + 1 MiB`, enough for a text at the limit written with
