@@ -35,20 +35,13 @@ fn main() {
     }
 }
 
-/// Makes glibc's malloc grow its heaps in 64 MiB steps instead of 128 KiB ones, and keep
-/// freed memory for reuse instead of handing it back to the kernel at once.
+/// Makes glibc's malloc grow its heaps in 64 MiB steps instead of 128 KiB ones.
 ///
 /// The pipeline allocates a few hundred megabytes per 100k documents from several threads. With
 /// the default step, each thread arena grows by `mprotect` calls a page-run at a time and the
 /// kernel work (system calls, page-table updates) was a fifth of the profile; with 64 MiB steps
 /// a 100k-document run is about 7% faster (BENCHMARKS.md, "Where the time goes"). Only the
 /// growth step changes: memory is still touched, and counted in RSS, only when used.
-///
-/// The out-of-core route frees and allocates buffers of tens of megabytes per group; by default
-/// glibc returns freed heap tops to the kernel (and serves large requests with fresh mappings),
-/// so every group faulted its pages in anew: 3.0 million page faults for 1M documents. With
-/// the trim threshold at 1 GiB and the mapping threshold fixed at its 32 MiB maximum, freed
-/// memory is reused: 2.0 million faults, 7% less wall time, 4% more peak RSS.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn tune_allocator() {
     // SAFETY: `mallopt` only sets an allocator parameter; this runs first in `main`, before any
@@ -56,8 +49,6 @@ fn tune_allocator() {
     // (return value 0) leaves the default in place, which is harmless.
     unsafe {
         libc::mallopt(libc::M_TOP_PAD, 64 << 20);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
     }
 }
 
