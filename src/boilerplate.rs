@@ -213,7 +213,8 @@ pub fn learn_distinct<'a>(
     let by_corpus = corpus_min != usize::MAX;
     // Keys are (paragraph, source) so that the paragraph hash leads: equal keys only need to
     // be adjacent, and a hash-keyed counting sort groups them in linear time. The two counts
-    // are independent, so they run side by side.
+    // run one after the other: side by side, both key arrays would be in memory at once (at
+    // 10M documents, 0.9 GiB more at the peak of an out-of-core run).
     let per_source = || {
         let mut found = Vec::new();
         if by_source {
@@ -247,8 +248,8 @@ pub fn learn_distinct<'a>(
         }
         found
     };
-    let (a, b) = rayon::join(per_source, per_corpus);
-    let set: PrehashedSet = a.into_iter().chain(b).collect();
+    let mut set: PrehashedSet = per_source().into_iter().collect();
+    set.extend(per_corpus());
     Boilerplate { set }
 }
 
