@@ -456,12 +456,23 @@ pub fn score_group(
     keys: &[RepKey],
     sets: &[Vec<u64>],
 ) -> Option<(u32, Vec<Member>)> {
+    score_group_with(members, keys, |m, rep| {
+        PairScore::exact(m, rep, &sets[m as usize], &sets[rep as usize])
+    })
+}
+
+/// [`score_group`] with the scores from `score(member, representative)`.
+fn score_group_with(
+    members: &[u32],
+    keys: &[RepKey],
+    score: impl Fn(u32, u32) -> PairScore,
+) -> Option<(u32, Vec<Member>)> {
     let rep = cluster::representative(members, keys)?;
     let ms = members
         .iter()
         .map(|&m| Member {
             doc: m,
-            score: PairScore::exact(m, rep, &sets[m as usize], &sets[rep as usize]),
+            score: score(m, rep),
         })
         .collect();
     Some((rep, ms))
@@ -768,14 +779,7 @@ pub fn run_prepared(
         .enumerate()
         .filter(|(_, members)| members.len() >= 2)
         .filter_map(|(gid, members)| {
-            let rep = cluster::representative(members, &keys)?;
-            let ms = members
-                .iter()
-                .map(|&m| Member {
-                    doc: m,
-                    score: known.score(m, rep, &sets),
-                })
-                .collect();
+            let (rep, ms) = score_group_with(members, &keys, |m, rep| known.score(m, rep, &sets))?;
             Some(Cluster {
                 id: gid as u32,
                 representative: rep,
