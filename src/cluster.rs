@@ -234,7 +234,7 @@ fn guarded_component(
 }
 
 /// What the representative choice looks at for one document.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RepKey {
     /// Publication time in seconds since the Unix epoch, if known.
     pub published: Option<i64>,

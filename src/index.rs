@@ -785,7 +785,12 @@ impl Index {
         let texts: Vec<&str> = docs.iter().map(|d| d.text.as_str()).collect();
         let prepared = pipeline::normalize_all(&texts, &index.cfg);
         drop(texts);
-        let out = pipeline::run_prepared(docs, prepared.clone(), None, &index.cfg, &|_| {});
+        // Only the clusters are read from the run, not its story sets.
+        let run_cfg = Config {
+            sort_all_sets: false,
+            ..index.cfg.clone()
+        };
+        let out = pipeline::run_prepared(docs, prepared.clone(), None, &run_cfg, &|_| {});
         let mut dup_of: Vec<Option<String>> = vec![None; docs.len()];
         for c in &out.clusters {
             for m in &c.members {
@@ -1746,6 +1751,8 @@ fn parse_body<R: Read>(r: &mut BodyReader<R>) -> Result<Index, ReadFail> {
         cluster: ClusterConfig { guard, core_size },
         paragraph_candidates,
         min_paragraph_words,
+        // Not stored: it says what a run returns, not how documents are compared.
+        sort_all_sets: true,
     };
     let mut index = match Index::new(&cfg) {
         Ok(i) => i,

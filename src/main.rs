@@ -221,6 +221,10 @@ fn run(cli: Cli) -> Result<i32> {
             let started = Instant::now();
             let read = wiredup::shard::read_all(&shards, &cfg.shingle)?;
             let read_time = started.elapsed();
+            let cfg = Config {
+                sort_all_sets: false,
+                ..cfg
+            };
             let mut out = pipeline::run_prepared(&read.docs, read.prepared, None, &cfg, &|_| {});
             out.stats
                 .timings
@@ -910,7 +914,12 @@ fn read_and_detect(
             bar.set_message(format!("{stage} ({n} documents)"));
         }
     };
-    let mut out = pipeline::run_prepared(&corpus.docs, prepared, None, cfg, &on_stage);
+    // The commands that call this write clusters or kept records, never the story sets.
+    let cfg = Config {
+        sort_all_sets: false,
+        ..cfg.clone()
+    };
+    let mut out = pipeline::run_prepared(&corpus.docs, prepared, None, &cfg, &on_stage);
     out.stats
         .timings
         .insert(0, ("read+normalize".to_string(), read_time));

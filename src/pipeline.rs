@@ -68,6 +68,11 @@ pub struct Config {
     pub paragraph_candidates: bool,
     /// Minimum words of a paragraph used as a shared-paragraph key.
     pub min_paragraph_words: usize,
+    /// Sort (and deduplicate) every story set returned in [`Outcome::prepared`]. A run that
+    /// needs only the clusters turns it off: the sets of documents that no candidate pair
+    /// touches (about two fifths of a news feed) are then left as their unsorted story
+    /// shingles, repeats included, and never sorted.
+    pub sort_all_sets: bool,
 }
 
 impl Default for Config {
@@ -85,6 +90,7 @@ impl Default for Config {
             cluster: ClusterConfig::default(),
             paragraph_candidates: true,
             min_paragraph_words: 8,
+            sort_all_sets: true,
         }
     }
 }
@@ -371,6 +377,15 @@ pub fn story_set_of(d: &mut Prepared, bp: &Boilerplate) {
 
 /// [`shingle_all`] for one document.
 pub(crate) fn story_set(d: &mut Prepared, bp: &Boilerplate, sort: &mut hashsort::Scratch<u64>) {
+    story_shingles(d, bp);
+    hashsort::sort_dedup_hashes(&mut d.shingles, sort);
+}
+
+/// The first half of [`story_set`]: drops the shingles of boilerplate paragraphs (unless every
+/// paragraph is boilerplate), leaving the story shingles unsorted and possibly repeated. That is
+/// enough to sign the document (a min-hash does not depend on order or repeats); sorting can
+/// wait until a candidate pair needs the set.
+fn story_shingles(d: &mut Prepared, bp: &Boilerplate) {
     let mut any_story = false;
     let mut any_boilerplate = false;
     for &h in &d.paragraphs {
@@ -398,7 +413,16 @@ pub(crate) fn story_set(d: &mut Prepared, bp: &Boilerplate, sort: &mut hashsort:
         // A page that is all boilerplate still has content; compare it on all of it.
         d.all_boilerplate = true;
     }
-    hashsort::sort_dedup_hashes(&mut d.shingles, sort);
+}
+
+/// Sorts and deduplicates the story sets whose flag in `which` equals `flag`, in parallel.
+fn sort_story_sets(sets: &mut [Vec<u64>], which: &[bool], flag: bool) {
+    sets.par_iter_mut()
+        .zip(which)
+        .filter(|(_, &w)| w == flag)
+        .for_each_init(hashsort::Scratch::default, |sort, (set, _)| {
+            hashsort::sort_dedup_hashes(set, sort)
+        });
 }
 
 /// Candidate pairs from shared story paragraphs.
@@ -566,7 +590,8 @@ pub struct Outcome {
     pub clusters: Vec<Cluster>,
     /// Verified pairs.
     pub pairs: Vec<PairScore>,
-    /// Prepared documents (normalized text, shingles), by input index.
+    /// Prepared documents by input index: paragraph hashes and story sets, sorted and
+    /// deduplicated (unless [`Config::sort_all_sets`] was off: see there).
     pub prepared: Vec<Prepared>,
     pub boilerplate: Boilerplate,
     pub stats: Stats,
@@ -714,18 +739,19 @@ pub fn run_prepared(
     stats.boilerplate_paragraphs = bp.len();
     lap("boilerplate", &mut stats);
 
-    // Story sets (shingle_all) and their signatures in one pass, each set signed while it is
-    // still in cache.
+    // Story shingles and their signatures in one pass, each document signed while its
+    // shingles are still in cache. The sets are sorted (for verification) once the candidate
+    // pairs say which ones are needed.
     let sigs = Signatures::compute_prepared(
         &mut prepared,
         &cfg.minhash,
-        hashsort::Scratch::default,
-        |sort, d| story_set(d, &bp, sort),
+        || (),
+        |(), d| story_shingles(d, &bp),
         |d| &d.shingles,
     );
     stats.empty = prepared.iter().filter(|p| p.shingles.is_empty()).count();
     stats.all_boilerplate = prepared.iter().filter(|p| p.all_boilerplate).count();
-    let sets: Vec<Vec<u64>> = prepared
+    let mut sets: Vec<Vec<u64>> = prepared
         .iter_mut()
         .map(|p| std::mem::take(&mut p.shingles))
         .collect();
@@ -750,6 +776,14 @@ pub fn run_prepared(
     }
     lap("lsh", &mut stats);
 
+    // Only documents in a candidate pair are verified, clustered or scored: only their sets
+    // need sorting (and their representative keys, below, computing).
+    let mut in_candidate = vec![false; docs.len()];
+    for &(a, b) in &cands {
+        in_candidate[a as usize] = true;
+        in_candidate[b as usize] = true;
+    }
+    sort_story_sets(&mut sets, &in_candidate, true);
     let (pairs, vstats) = verify::verify(&cands, &sets, &sigs, &cfg.verify);
     stats.verify = vstats;
     drop(cands);
@@ -764,7 +798,14 @@ pub fn run_prepared(
     let keys: Vec<RepKey> = docs
         .par_iter()
         .zip(&sizes)
-        .map(|(d, &length)| rep_key(d.published.as_deref(), length))
+        .zip(&in_candidate)
+        .map(|((d, &length), &needed)| {
+            if needed {
+                rep_key(d.published.as_deref(), length)
+            } else {
+                RepKey::default()
+            }
+        })
         .collect();
     let groups = cluster::groups(&labels);
     let mut cluster_ids = vec![0u32; docs.len()];
@@ -791,6 +832,9 @@ pub fn run_prepared(
     stats.duplicates = clusters.iter().map(|c| c.members.len() - 1).sum();
     lap("cluster", &mut stats);
 
+    if cfg.sort_all_sets {
+        sort_story_sets(&mut sets, &in_candidate, false);
+    }
     for (p, s) in prepared.iter_mut().zip(sets) {
         p.shingles = s;
     }

@@ -216,6 +216,26 @@ proptest! {
     }
 
     #[test]
+    fn unsorted_sets_change_nothing_else((seed, specs) in corpus()) {
+        // `sort_all_sets: false` only leaves the sets of documents outside every candidate
+        // pair unsorted: the same clusters, pairs and stats, and the same set contents.
+        let docs = docs_of(seed, &specs);
+        let sorted = pipeline::run(&docs, &Config::default());
+        let lean = pipeline::run(&docs, &Config { sort_all_sets: false, ..Config::default() });
+        prop_assert_eq!(&sorted.labels, &lean.labels);
+        prop_assert_eq!(&sorted.clusters, &lean.clusters);
+        prop_assert_eq!(&sorted.pairs, &lean.pairs);
+        prop_assert_eq!(sorted.stats.empty, lean.stats.empty);
+        for (s, l) in sorted.prepared.iter().zip(&lean.prepared) {
+            prop_assert!(s.shingles.windows(2).all(|w| w[0] < w[1]), "a returned set is unsorted");
+            let mut l = l.shingles.clone();
+            l.sort_unstable();
+            l.dedup();
+            prop_assert_eq!(&s.shingles, &l);
+        }
+    }
+
+    #[test]
     fn output_does_not_depend_on_thread_count((seed, specs) in corpus()) {
         let docs = docs_of(seed, &specs);
         let cfg = Config::default();
