@@ -22,8 +22,9 @@
 //! background paragraph) has it treated as boilerplate. That is the intent: it is not evidence
 //! that two of its stories are the same.
 //!
-//! Cost: O(p) expected for p (document, paragraph) pairs, gathered in parallel and grouped by a
-//! counting sort on the paragraph hash; 12 to 16 bytes per pair.
+//! Cost: O(p) expected for p (document, distinct paragraph) pairs, gathered in parallel and
+//! grouped by one counting sort on the paragraph hash that serves both counts; 16 bytes per
+//! pair.
 
 use std::collections::{HashMap, HashSet};
 
@@ -145,8 +146,8 @@ fn frequent<T: PartialEq + Copy>(sorted: &[T], min: usize, mut emit: impl FnMut(
 }
 
 /// Learns boilerplate paragraphs from a corpus. The result depends only on the multiset of
-/// documents, not on their order. Counting is by sorting (source, paragraph) and paragraph
-/// keys, each deduplicated per document first, so a run of k equal keys means k documents.
+/// documents, not on their order. Counting is by sorting (paragraph, source) keys, deduplicated
+/// per document first, so a run of k equal keys means k documents.
 pub fn learn(docs: &[DocParagraphs<'_>], cfg: &BoilerplateConfig) -> Boilerplate {
     let by_source = cfg.min_source_docs > 0;
     // Dense source ids; u32::MAX for no source. The sources are hashed in parallel, so the
@@ -211,45 +212,41 @@ pub fn learn_distinct<'a>(
     let corpus_min = cfg.corpus_threshold(n);
     let by_source = cfg.min_source_docs > 0;
     let by_corpus = corpus_min != usize::MAX;
-    // Keys are (paragraph, source) so that the paragraph hash leads: equal keys only need to
-    // be adjacent, and a hash-keyed counting sort groups them in linear time. The two counts
-    // run one after the other: side by side, both key arrays would be in memory at once (at
-    // 10M documents, 0.9 GiB more at the peak of an out-of-core run).
-    let per_source = || {
-        let mut found = Vec::new();
+    if !by_source && !by_corpus {
+        return Boilerplate::default();
+    }
+    // One key per (document, distinct paragraph): (paragraph, source), the paragraph hash
+    // leading, so that one hash-keyed counting sort makes both counts adjacent runs. A run of
+    // equal paragraphs counts the documents that hold it (the corpus-wide count; documents
+    // without a source are in it, keyed u32::MAX); a run of equal keys inside it, the
+    // documents of one source.
+    let mut keys: Vec<(u64, u32)> = (0..n)
+        .into_par_iter()
+        .flat_map_iter(|i| {
+            let sid = if by_source { sids[i] } else { u32::MAX };
+            distinct(i).iter().map(move |&h| (h, sid))
+        })
+        .collect();
+    hashsort::par_sort_by_hash(&mut keys, |e| e.0, &mut hashsort::Scratch::default());
+    let mut set = PrehashedSet::default();
+    let mut i = 0;
+    while i < keys.len() {
+        let h = keys[i].0;
+        let mut j = i + 1;
+        let mut frequent_in_source = false;
+        while j < keys.len() && keys[j].0 == h {
+            j += 1;
+        }
         if by_source {
-            let mut per_source: Vec<(u64, u32)> = (0..n)
-                .into_par_iter()
-                .filter(|&i| sids[i] != u32::MAX)
-                .flat_map_iter(|i| distinct(i).iter().map(move |&h| (h, sids[i])))
-                .collect();
-            if per_source.len() > crate::lsh::PARALLEL_SORT {
-                per_source.par_sort_unstable();
-            } else {
-                hashsort::sort_by_hash(&mut per_source, |e| e.0, &mut hashsort::Scratch::default());
-            }
-            frequent(&per_source, cfg.min_source_docs, |(h, _)| found.push(h));
+            frequent(&keys[i..j], cfg.min_source_docs, |(_, sid)| {
+                frequent_in_source |= sid != u32::MAX;
+            });
         }
-        found
-    };
-    let per_corpus = || {
-        let mut found = Vec::new();
-        if by_corpus {
-            let mut per_corpus: Vec<u64> = (0..n)
-                .into_par_iter()
-                .flat_map_iter(|i| distinct(i).iter().copied())
-                .collect();
-            if per_corpus.len() > crate::lsh::PARALLEL_SORT {
-                per_corpus.par_sort_unstable();
-            } else {
-                hashsort::sort_by_hash(&mut per_corpus, |&h| h, &mut hashsort::Scratch::default());
-            }
-            frequent(&per_corpus, corpus_min, |h| found.push(h));
+        if frequent_in_source || j - i >= corpus_min {
+            set.insert(h);
         }
-        found
-    };
-    let mut set: PrehashedSet = per_source().into_iter().collect();
-    set.extend(per_corpus());
+        i = j;
+    }
     Boilerplate { set }
 }
 

@@ -92,6 +92,95 @@ pub fn sort_by_hash<T: Copy + Ord + Default>(
     }
 }
 
+/// Above this many values, [`par_sort_by_hash`] spreads the sort over the threads.
+const PARALLEL: usize = 1 << 20;
+
+/// Up to this many values, [`par_sort_by_hash`] sorts by a parallel counting pass, which needs
+/// a copy of the values; above, by `par_sort_unstable`, in place, so that a sort of billions of
+/// bytes does not double them.
+const PARALLEL_COUNTING_MAX: usize = 1 << 25;
+
+/// Bits of the key that the parallel counting pass splits on (1,024 buckets: many more than
+/// threads, so the buckets balance the work; few enough that the per-chunk counters stay small).
+const PARALLEL_BITS: u32 = 10;
+
+/// [`sort_by_hash`] for arrays of any size, in parallel above a million values: the same
+/// result. Chunks of the array are counting-sorted by the top 10 bits of their keys side by side
+/// into a copy, then each of the 1,024 buckets gathers its pieces from every chunk into its final
+/// place and is finished by [`sort_by_hash`] on the next bits, buckets side by side. O(n)
+/// expected, three passes over the values; a copy of them (n values) while it runs, up to
+/// 2^25 values, and `par_sort_unstable` in place beyond.
+pub fn par_sort_by_hash<T: Copy + Ord + Default + Send + Sync>(
+    v: &mut [T],
+    key: impl Fn(&T) -> u64 + Sync,
+    scratch: &mut Scratch<T>,
+) {
+    use rayon::prelude::*;
+    let n = v.len();
+    let threads = rayon::current_num_threads();
+    if n <= PARALLEL || threads <= 1 {
+        sort_by_hash(v, key, scratch);
+        return;
+    }
+    if n > PARALLEL_COUNTING_MAX {
+        v.par_sort_unstable();
+        return;
+    }
+    let buckets = 1usize << PARALLEL_BITS;
+    let shift = 64 - PARALLEL_BITS;
+    let bucket = |x: &T| (key(x) >> shift) as usize;
+    // A few chunks per thread, so that a slow thread does not hold up the rest.
+    let chunk = n.div_ceil(4 * threads);
+    let copy = &mut scratch.copy;
+    copy.clear();
+    copy.extend_from_slice(v);
+    // starts[c][b]..starts[c][b + 1]: bucket b's values from chunk c, inside chunk c of `copy`.
+    let starts: Vec<Vec<u32>> = v
+        .par_chunks(chunk)
+        .zip(copy.par_chunks_mut(chunk))
+        .map(|(src, dst)| {
+            let mut counts = vec![0u32; buckets + 1];
+            for x in src {
+                counts[bucket(x) + 1] += 1;
+            }
+            let mut total = 0u32;
+            for c in counts.iter_mut() {
+                total += *c;
+                *c = total;
+            }
+            let mut next = counts.clone();
+            for x in src {
+                let b = bucket(x);
+                dst[next[b] as usize] = *x;
+                next[b] += 1;
+            }
+            counts
+        })
+        .collect();
+    // Each bucket's final place in `v`: the buckets in order, each as long as its pieces.
+    let mut places: Vec<(usize, &mut [T])> = Vec::with_capacity(buckets);
+    let mut rest = v;
+    for b in 0..buckets {
+        let len: usize = starts.iter().map(|s| (s[b + 1] - s[b]) as usize).sum();
+        let (here, tail) = std::mem::take(&mut rest).split_at_mut(len);
+        places.push((b, here));
+        rest = tail;
+    }
+    let copy = &*copy;
+    places
+        .into_par_iter()
+        .for_each_init(Scratch::default, |scratch, (b, place)| {
+            let mut at = 0;
+            for (c, s) in starts.iter().enumerate() {
+                let piece = &copy[c * chunk + s[b] as usize..c * chunk + s[b + 1] as usize];
+                place[at..at + piece.len()].copy_from_slice(piece);
+                at += piece.len();
+            }
+            // Every key here shares its top bits: the bucket sorts on the ones after them.
+            sort_by_hash(place, |x| key(x) << PARALLEL_BITS, scratch);
+        });
+}
+
 /// Sorts and deduplicates a vector of hashes (a shingle set).
 pub fn sort_dedup_hashes(v: &mut Vec<u64>, scratch: &mut Scratch<u64>) {
     sort_by_hash(v, |&x| x, scratch);
@@ -155,6 +244,29 @@ mod tests {
         let mut want = v.clone();
         want.sort_unstable();
         sort_by_hash(&mut v, |e| e.0, &mut scratch);
+        assert_eq!(v, want);
+    }
+
+    #[test]
+    fn parallel_sort_matches_sort_unstable() {
+        // Above the parallel threshold, in a pool of 3 threads (chunks of uneven length), with
+        // repeated keys, pairs ordered by their second field within a key, and one chunk's worth
+        // of keys crowded into a single top-bits bucket.
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(3)
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let n = PARALLEL + 12_345;
+        let mut v: Vec<(u64, u32)> = (0..n as u64)
+            .map(|i| {
+                let k = mix(i % (n as u64 / 3));
+                let k = if i % 7 == 0 { k >> 12 } else { k };
+                (k, (i * 2_654_435_761 % 1000) as u32)
+            })
+            .collect();
+        let mut want = v.clone();
+        want.sort_unstable();
+        pool.install(|| par_sort_by_hash(&mut v, |e| e.0, &mut Scratch::default()));
         assert_eq!(v, want);
     }
 

@@ -170,9 +170,6 @@ fn integrate(f: impl Fn(f64) -> f64, a: f64, b: f64) -> f64 {
     sum * h / 3.0
 }
 
-/// Above this many entries, bucketing sorts in parallel (the counting sort is sequential).
-pub(crate) const PARALLEL_SORT: usize = 1 << 20;
-
 /// Turns `(key, doc)` entries into candidate pairs: equal keys form a bucket. `entries` is sorted
 /// in place. Pairs come out with `i < j`, unsorted, possibly repeated.
 pub fn bucket_pairs(entries: &mut [(u64, u32)], limits: &BucketLimits, out: &mut Vec<(u32, u32)>) {
@@ -186,13 +183,8 @@ fn bucket_pairs_in(
     out: &mut Vec<(u32, u32)>,
     scratch: &mut hashsort::Scratch<(u64, u32)>,
 ) {
-    // Keys are hashes: a counting sort on their top bits beats a comparison sort, up to the
-    // sizes where spreading one sort over the threads wins.
-    if entries.len() > PARALLEL_SORT {
-        entries.par_sort_unstable();
-    } else {
-        hashsort::sort_by_hash(entries, |e| e.0, scratch);
-    }
+    // Keys are hashes: a counting sort on their top bits beats a comparison sort.
+    hashsort::par_sort_by_hash(entries, |e| e.0, scratch);
     let mut start = 0;
     while start < entries.len() {
         let key = entries[start].0;
