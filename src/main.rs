@@ -89,7 +89,7 @@ fn output_name(path: Option<&Path>) -> String {
 }
 
 /// Writes `cluster`'s output to `path` (atomically) or to standard output.
-fn write_cluster_output<D: output::DocIds + ?Sized>(
+fn write_cluster_output<D: output::DocIds + Sync + ?Sized>(
     path: Option<&Path>,
     docs: &D,
     out: &Outcome,
