@@ -93,7 +93,7 @@ pub fn sort_by_hash<T: Copy + Ord + Default>(
 }
 
 /// Above this many values, [`par_sort_by_hash`] spreads the sort over the threads.
-const PARALLEL: usize = 1 << 20;
+const PARALLEL: usize = 1 << 18;
 
 /// Up to this many values, [`par_sort_by_hash`] sorts by a parallel counting pass, which needs
 /// a copy of the values; above, by `par_sort_unstable`, in place, so that a sort of billions of

@@ -185,6 +185,51 @@ fn bucket_pairs_in(
 ) {
     // Keys are hashes: a counting sort on their top bits beats a comparison sort.
     hashsort::par_sort_by_hash(entries, |e| e.0, scratch);
+    let threads = rayon::current_num_threads();
+    if entries.len() < PARALLEL_EMIT || threads == 1 {
+        emit_pairs(entries, limits, out);
+        return;
+    }
+    // Large inputs (a corpus's shared paragraphs): pieces cut at bucket boundaries emit their
+    // pairs side by side; the caller sorts the pairs, so their order here does not matter.
+    let pieces = bucket_pieces(entries, 4 * threads);
+    let parts: Vec<Vec<(u32, u32)>> = pieces
+        .par_iter()
+        .map(|piece| {
+            let mut part = Vec::new();
+            emit_pairs(piece, limits, &mut part);
+            part
+        })
+        .collect();
+    out.reserve(parts.iter().map(Vec::len).sum());
+    for part in parts {
+        out.extend_from_slice(&part);
+    }
+}
+
+/// From this many entries, [`bucket_pairs`] emits pairs on all threads.
+const PARALLEL_EMIT: usize = 1 << 18;
+
+/// About `count` consecutive pieces of sorted `entries`, each cut where the key changes, so
+/// that no bucket is split.
+fn bucket_pieces(entries: &[(u64, u32)], count: usize) -> Vec<&[(u64, u32)]> {
+    let target = entries.len().div_ceil(count.max(1)).max(1);
+    let mut pieces = Vec::with_capacity(count + 1);
+    let mut rest = entries;
+    while !rest.is_empty() {
+        let mut cut = target.min(rest.len());
+        while cut < rest.len() && rest[cut].0 == rest[cut - 1].0 {
+            cut += 1;
+        }
+        let (piece, tail) = rest.split_at(cut);
+        pieces.push(piece);
+        rest = tail;
+    }
+    pieces
+}
+
+/// Appends the pairs of the buckets (runs of equal keys) of sorted `entries`.
+fn emit_pairs(entries: &[(u64, u32)], limits: &BucketLimits, out: &mut Vec<(u32, u32)>) {
     let mut start = 0;
     while start < entries.len() {
         let key = entries[start].0;
@@ -287,7 +332,7 @@ pub(crate) fn sort_pairs(pairs: &mut [(u32, u32)], scratch: &mut hashsort::Scrat
     // Shifted so the largest first number fills the top bits; the shift drops only zero bits,
     // so the key orders pairs exactly as their `Ord` does.
     let shift = top.leading_zeros();
-    hashsort::sort_by_hash(
+    hashsort::par_sort_by_hash(
         pairs,
         |&(a, b)| ((u64::from(a) << 32) | u64::from(b)) << shift,
         scratch,
@@ -345,6 +390,49 @@ pub(crate) fn merge_dedup<T: Ord + Copy>(a: &[T], b: &[T]) -> Vec<T> {
 mod tests {
     use super::*;
     use crate::minhash::MinHashConfig;
+
+    #[test]
+    fn parallel_bucketing_gives_the_sequential_pairs() {
+        // Above the parallel threshold, in a 3-thread pool: buckets of 1 to 7 documents (some
+        // over max_bucket) straddle the even cut points, and every pair must come out once per
+        // bucket, as the one-piece scan gives them.
+        let limits = BucketLimits {
+            max_bucket: 5,
+            anchors: 2,
+        };
+        let mut entries: Vec<(u64, u32)> = Vec::new();
+        let mut doc = 0u32;
+        let mut key = 0u64;
+        while entries.len() < PARALLEL_EMIT + 1000 {
+            key += 1;
+            let size = 1 + (key % 7) as u32;
+            for _ in 0..size {
+                entries.push((key.wrapping_mul(0x9E37_79B9_7F4A_7C15), doc % 50_000));
+                doc += 1;
+            }
+        }
+        let mut sorted = entries.clone();
+        sorted.sort_unstable();
+        let mut want = Vec::new();
+        emit_pairs(&sorted, &limits, &mut want);
+        want.sort_unstable();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(3)
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut got = Vec::new();
+        pool.install(|| bucket_pairs(&mut entries, &limits, &mut got));
+        got.sort_unstable();
+        assert_eq!(got, want);
+        for piece in bucket_pieces(&sorted, 12).windows(2) {
+            let (a, b) = (piece[0], piece[1]);
+            assert_ne!(
+                a.last().map(|e| e.0),
+                b.first().map(|e| e.0),
+                "a bucket was cut"
+            );
+        }
+    }
 
     #[test]
     fn band_key_is_xxh3_of_the_rows_bytes() {
