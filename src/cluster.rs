@@ -393,7 +393,7 @@ mod tests {
             let pairs: Vec<PairScore> = raw.iter().filter(|(a, b, _)| a != b)
                 .map(|&(a, b, i)| pair(a.min(b), a.max(b), i, 10, 10)).collect();
             let cfg = ClusterConfig { guard, core_size };
-            let linked = |x: u32, y: u32| (x * 7 + y * 3) % 5 != 0;
+            let linked = |x: u32, y: u32| !(x * 7 + y * 3).is_multiple_of(5);
             let sizes: Vec<u32> = (0..40).map(|i| 5 + i % 6).collect();
             prop_assert_eq!(cluster(40, &pairs, &sizes, &cfg, linked), serial(40, &pairs, &sizes, &cfg, linked));
         }
@@ -406,7 +406,7 @@ mod tests {
             let pairs: Vec<PairScore> = raw.iter().filter(|(a, b, _)| a != b)
                 .map(|&(a, b, i)| pair(a.min(b), a.max(b), i, 10, 10)).collect();
             let cfg = ClusterConfig { guard, core_size: 3 };
-            let linked = |x: u32, y: u32| (x + y) % 3 != 0;
+            let linked = |x: u32, y: u32| !(x + y).is_multiple_of(3);
             let sizes: Vec<u32> = (0..12).map(|i| 5 + i % 4).collect();
             let fwd = cluster(12, &pairs, &sizes, &cfg, linked);
             let mut rev = pairs.clone();

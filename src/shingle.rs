@@ -18,7 +18,10 @@
 //! Cost: O(bytes) per document; buffers reused across paragraphs and documents (a
 //! [`Scratch`]); with the word ends the normalizer recorded
 //! ([`shingle_normalized_paragraph`]), words are hashed in place without a second scan. The
-//! pipeline sorts each story set once, by a counting sort on the hashes' top bits.
+//! pipeline sorts each story set once, by a counting sort on the hashes' top bits. On x86-64
+//! CPUs with AVX-512 (F and DQ, detected at run time), eight windows are mixed at once in
+//! vector lanes: the same values, about a tenth off the whole preparation (normalize, hash,
+//! shingle) of a news article.
 
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_64_with_seed;
@@ -150,8 +153,74 @@ fn push_word_shingles(words: &[u64], cfg: &ShingleConfig, out: &mut Vec<u64>) {
     }
     if words.len() <= k {
         out.push(combine(words, cfg.seed));
-    } else {
-        out.extend(words.windows(k).map(|w| combine(w, cfg.seed)));
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
+    if words.len() - k + 1 >= wide::LANES && wide::available() {
+        let start = out.len();
+        out.resize(start + words.len() - k + 1, 0);
+        let windows = &mut out[start..];
+        let done = wide::combine_windows(words, k, cfg.seed, windows);
+        for (i, o) in windows.iter_mut().enumerate().skip(done) {
+            *o = combine(&words[i..i + k], cfg.seed);
+        }
+        return;
+    }
+    out.extend(words.windows(k).map(|w| combine(w, cfg.seed)));
+}
+
+/// [`combine`] for eight windows at a time with AVX-512 (64-bit multiplies in vector lanes),
+/// where the CPU has it. Window `i`'s word `j` is `words[i + j]`, so the j-th words of eight
+/// consecutive windows are eight consecutive word hashes: one unaligned load, no gather. The
+/// mix is a chain of k multiplies per shingle; eight chains run side by side where the scalar
+/// loop has only the out-of-order window to overlap them. Same values, bit for bit (tested
+/// against the scalar `combine`).
+#[cfg(target_arch = "x86_64")]
+mod wide {
+    use std::arch::x86_64::*;
+
+    /// Windows per vector.
+    pub const LANES: usize = 8;
+
+    /// Whether this CPU runs [`combine_windows`]' instructions (cached by the standard library).
+    #[inline]
+    pub fn available() -> bool {
+        is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512dq")
+    }
+
+    /// Writes the shingle hashes of windows `0..8m` (`m = out.len() / 8`) of `words` into
+    /// `out`; returns `8m`. Needs `out.len() == words.len() - k + 1` and [`available`].
+    pub fn combine_windows(words: &[u64], k: usize, seed: u64, out: &mut [u64]) -> usize {
+        assert!(available() && k >= 1 && out.len() + k == words.len() + 1);
+        // SAFETY: the CPU has AVX-512F and AVX-512DQ (asserted just above).
+        unsafe { combine_windows_avx512(words, k, seed, out) }
+    }
+
+    #[target_feature(enable = "avx512f,avx512dq")]
+    fn combine_windows_avx512(words: &[u64], k: usize, seed: u64, out: &mut [u64]) -> usize {
+        let full = out.len() / LANES * LANES;
+        let c = _mm512_set1_epi64(0x9E37_79B9_7F4A_7C15_u64 as i64);
+        let f1 = _mm512_set1_epi64(0xBF58_476D_1CE4_E5B9_u64 as i64);
+        let f2 = _mm512_set1_epi64(0x94D0_49BB_1331_11EB_u64 as i64);
+        for (b, dst) in out[..full].chunks_exact_mut(LANES).enumerate() {
+            let i = b * LANES;
+            let mut acc = _mm512_set1_epi64(seed as i64);
+            for j in 0..k {
+                // Word j of windows i..i + 8; in bounds: i + 7 is a window, so i + 7 + j < len.
+                let w = &words[i + j..i + j + LANES];
+                // SAFETY: `w` is eight initialized u64s; the load is unaligned.
+                let w = unsafe { _mm512_loadu_epi64(w.as_ptr().cast()) };
+                acc = _mm512_rol_epi64::<27>(_mm512_mullo_epi64(_mm512_xor_si512(acc, w), c));
+            }
+            acc = _mm512_xor_si512(acc, _mm512_srli_epi64::<31>(acc));
+            acc = _mm512_mullo_epi64(acc, f1);
+            acc = _mm512_xor_si512(acc, _mm512_srli_epi64::<29>(acc));
+            acc = _mm512_mullo_epi64(acc, f2);
+            acc = _mm512_xor_si512(acc, _mm512_srli_epi64::<32>(acc));
+            // SAFETY: `dst` is eight u64s to write; the store is unaligned.
+            unsafe { _mm512_storeu_epi64(dst.as_mut_ptr().cast(), acc) };
+        }
+        full
     }
 }
 
@@ -323,6 +392,29 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn vector_mix_matches_the_scalar_one(
+            words in proptest::collection::vec(any::<u64>(), 0..80),
+            k in 1usize..10,
+            seed in any::<u64>(),
+            before in 0usize..3,
+        ) {
+            // On a CPU with AVX-512 this runs the eight-lane path for every paragraph of at
+            // least k + 7 words, and the scalar tail after it; `out` may already hold shingles.
+            let cfg = ShingleConfig { kind: ShingleKind::Words, k, seed };
+            let mut out = vec![1u64; before];
+            push_word_shingles(&words, &cfg, &mut out);
+            let mut want = vec![1u64; before];
+            if words.len() <= k {
+                if !words.is_empty() {
+                    want.push(combine(&words, seed));
+                }
+            } else {
+                want.extend(words.windows(k).map(|w| combine(w, seed)));
+            }
+            prop_assert_eq!(out, want);
+        }
+
         #[test]
         fn recorded_boundaries_give_the_same_shingles(raw in "[a-zé ,.\n<>p/]{0,120}", k in 1usize..6, chars in any::<bool>()) {
             let cfg = ShingleConfig {

@@ -112,7 +112,7 @@ fn text_of(seed: u64, s: Spec) -> String {
             let mut st = u64::from(s.param);
             for p in &mut paras {
                 for w in p.iter_mut() {
-                    if splitmix(&mut st) % 20 == 0 {
+                    if splitmix(&mut st).is_multiple_of(20) {
                         *w = WORDS[(splitmix(&mut st) % WORDS.len() as u64) as usize];
                     }
                 }

@@ -386,7 +386,7 @@ fn prepare<'py>(
 }
 
 fn u64s(b: &[u8]) -> PyResult<Vec<u64>> {
-    if b.len() % 8 != 0 {
+    if !b.len().is_multiple_of(8) {
         return Err(PyValueError::new_err(
             "shingle bytes: length not a multiple of 8",
         ));
@@ -401,7 +401,7 @@ fn u64s(b: &[u8]) -> PyResult<Vec<u64>> {
 }
 
 fn u32s(b: &[u8]) -> PyResult<Vec<u32>> {
-    if b.len() % 4 != 0 {
+    if !b.len().is_multiple_of(4) {
         return Err(PyValueError::new_err(
             "signature bytes: length not a multiple of 4",
         ));
