@@ -176,15 +176,16 @@ fn push_word_shingles(words: &[u64], cfg: &ShingleConfig, out: &mut Vec<u64>) {
 /// loop has only the out-of-order window to overlap them. Same values, bit for bit (tested
 /// against the scalar `combine`).
 #[cfg(target_arch = "x86_64")]
-mod wide {
+pub(crate) mod wide {
     use std::arch::x86_64::*;
 
     /// Windows per vector.
     pub const LANES: usize = 8;
 
-    /// Whether this CPU runs [`combine_windows`]' instructions (cached by the standard library).
+    /// Whether this CPU has AVX-512F and AVX-512DQ, which [`combine_windows`] (and the sketch's
+    /// vector rounds) use; cached by the standard library.
     #[inline]
-    pub fn available() -> bool {
+    pub(crate) fn available() -> bool {
         is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512dq")
     }
 
