@@ -140,7 +140,11 @@ fn cluster_lines(
     format: &str,
     kwargs: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<Vec<String>> {
-    let cfg = options(kwargs)?;
+    // Only the clusters are written: the story sets outside candidate pairs need no sorting.
+    let cfg = Config {
+        sort_all_sets: false,
+        ..options(kwargs)?
+    };
     let format = match format {
         "assignments" => Format::Assignments,
         "clusters" => Format::Clusters,
