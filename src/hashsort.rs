@@ -110,11 +110,11 @@ const PARALLEL_COUNTING_MAX: usize = 1 << 25;
 const PARALLEL_BITS: u32 = 10;
 
 /// [`sort_by_hash`] for arrays of any size, in parallel above 2^18 values (below, one thread
-/// is as fast on two cores): the same result. Chunks of the array are counting-sorted by the top 10 bits of their keys side by side
-/// into a copy, then each of the 1,024 buckets gathers its pieces from every chunk into its final
-/// place and is finished by [`sort_by_hash`] on the next bits, buckets side by side. O(n)
-/// expected, three passes over the values; a copy of them (n values) while it runs, up to
-/// 2^25 values, and `par_sort_unstable` in place beyond.
+/// is as fast on two cores): the same result. Chunks of the array are counting-sorted by the
+/// top 10 bits of their keys side by side into a copy, then each of the 1,024 buckets gathers
+/// its pieces from every chunk into its final place and is finished by [`sort_by_hash`] on the
+/// next bits, buckets side by side. O(n) expected, three passes over the values; a copy of them
+/// (n values) while it runs, up to 2^25 values, and `par_sort_unstable` in place beyond.
 pub fn par_sort_by_hash<T: Copy + Ord + Default + Send + Sync>(
     v: &mut [T],
     key: impl Fn(&T) -> u64 + Sync,

@@ -19,9 +19,9 @@
 //!   num_perm), about `num_perm ln(num_perm) / shingles` rounds: one to three for news articles,
 //!   against `num_perm` hash evaluations per shingle for classic MinHash. On x86-64 CPUs with
 //!   AVX-512 (F and DQ, detected at run time) a round hashes eight shingles at a time in vector
-//!   lanes, with the same values: 5.0 -> 2.3 ns per shingle for generated news articles. (Past 4,094 rounds, only
-//!   reachable with thousands of bins and a handful of shingles, remaining bins borrow from a
-//!   seeded probe sequence.)
+//!   lanes, with the same values: 5.0 -> 2.3 ns per shingle for generated news articles.
+//!   (Past 4,094 rounds, only reachable with thousands of bins and a handful of shingles,
+//!   remaining bins borrow from a seeded probe sequence.)
 //! - **Classic MinHash**: `num_perm` multiply-shift hash functions
 //!   `h_i(x) = (a_i * x + b_i) mod 2^64, top 32 bits`, odd `a_i` (Dietzfelbinger et al. 1997);
 //!   the arithmetic is *meant* to wrap: the modulus is the word size, so nothing overflows before
@@ -103,9 +103,51 @@ const EMPTY: u32 = u32::MAX;
 /// hashes stay distinct.
 #[inline]
 fn fmix64(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z = (z ^ (z >> 30)).wrapping_mul(FMIX_1);
+    z = (z ^ (z >> 27)).wrapping_mul(FMIX_2);
     z ^ (z >> 31)
+}
+
+/// The multipliers of [`fmix64`] (SplitMix64's finalizer), and the golden-ratio multiplier.
+const FMIX_1: u64 = 0xBF58_476D_1CE4_E5B9;
+const FMIX_2: u64 = 0x94D0_49BB_1331_11EB;
+const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
+
+/// One round of [`Hasher::sign_oph`] over `set`, one shingle at a time: each shingle's hash
+/// picks a bin and gives a value carrying the round's `tag`. Returns how many bins it filled for
+/// the first time.
+fn scalar_round(set: &[u64], salt: u64, first: bool, tag: u32, out: &mut [u32]) -> usize {
+    let n = out.len() as u64;
+    let mut filled = 0;
+    for &x in set {
+        // Shingle hashes are already uniform 64-bit values (xxh3 or a finalized mix), so the
+        // first round only salts them and multiplies (which carries low-bit entropy into the
+        // high bits that pick the bin, should a caller pass small integers); later rounds
+        // need a full rehash to be independent of the first.
+        let h = if first {
+            (x ^ salt).wrapping_mul(GOLDEN)
+        } else {
+            fmix64(x ^ salt)
+        };
+        filled += hit(
+            out,
+            ((h >> 32) * n) >> 32,
+            tag | ((h as u32) >> (32 - VALUE_BITS)),
+        );
+    }
+    filled
+}
+
+/// Keeps the smaller of bin `bin`'s value and `v`; returns 1 when the bin was empty. Branch-free:
+/// which of a bin's hits is smallest is a coin toss for the branch predictor. `v` is always
+/// below EMPTY (the round tag stops short of the top value), so a bin found EMPTY is filled
+/// now, and stays filled.
+#[inline]
+fn hit(out: &mut [u32], bin: u64, v: u32) -> usize {
+    let o = &mut out[bin as usize];
+    let old = *o;
+    *o = old.min(v);
+    usize::from(old == EMPTY)
 }
 
 /// One round of [`Hasher::sign_oph`] with AVX-512 (where `crate::shingle::wide::available`):
@@ -114,7 +156,7 @@ fn fmix64(mut z: u64) -> u64 {
 /// loop. Same values, bit for bit (tested against the scalar round).
 #[cfg(target_arch = "x86_64")]
 mod wide {
-    use super::{EMPTY, VALUE_BITS};
+    use super::{hit, scalar_round, FMIX_1, FMIX_2, GOLDEN, VALUE_BITS};
     use std::arch::x86_64::*;
 
     /// Shingles per vector.
@@ -131,16 +173,10 @@ mod wide {
     fn oph_round_avx512(set: &[u64], salt: u64, first: bool, tag: u32, out: &mut [u32]) -> usize {
         let n = out.len() as u64;
         let mut filled = 0usize;
-        let mut update = |bin: u64, v: u32| {
-            let o = &mut out[bin as usize];
-            let old = *o;
-            *o = old.min(v);
-            filled += usize::from(old == EMPTY);
-        };
         let salt_v = _mm512_set1_epi64(salt as i64);
-        let golden = _mm512_set1_epi64(0x9E37_79B9_7F4A_7C15_u64 as i64);
-        let m1 = _mm512_set1_epi64(0xBF58_476D_1CE4_E5B9_u64 as i64);
-        let m2 = _mm512_set1_epi64(0x94D0_49BB_1331_11EB_u64 as i64);
+        let golden = _mm512_set1_epi64(GOLDEN as i64);
+        let m1 = _mm512_set1_epi64(FMIX_1 as i64);
+        let m2 = _mm512_set1_epi64(FMIX_2 as i64);
         let bins_v = _mm512_set1_epi64(n as i64);
         let low32 = _mm512_set1_epi64(0xFFFF_FFFF);
         let tag_v = _mm512_set1_epi64(i64::from(tag));
@@ -148,8 +184,7 @@ mod wide {
         // Each vector's (bin << 32 | value) lanes are stored, and applied one chunk later:
         // reading a lane back right after the wide store stalls (the store cannot be forwarded
         // to the narrow loads), one chunk later it is an ordinary cached load.
-        let mut pending = [0u64; LANES];
-        let mut have_pending = false;
+        let mut pending: Option<[u64; LANES]> = None;
         for chunk in &mut chunks {
             // SAFETY: `chunk` is eight initialized u64s; the load is unaligned.
             let x = unsafe { _mm512_loadu_epi64(chunk.as_ptr().cast()) };
@@ -168,32 +203,18 @@ mod wide {
                 _mm512_srli_epi64::<{ 32 - VALUE_BITS }>(_mm512_and_si512(h, low32)),
             );
             let packed = _mm512_or_si512(_mm512_slli_epi64::<32>(bin), v);
-            if have_pending {
-                for &p in &pending {
-                    update(p >> 32, p as u32);
-                }
+            for p in pending.into_iter().flatten() {
+                filled += hit(out, p >> 32, p as u32);
             }
-            // SAFETY: `pending` is eight u64s to write; the store is unaligned.
-            unsafe { _mm512_storeu_epi64(pending.as_mut_ptr().cast(), packed) };
-            have_pending = true;
+            let mut lanes = [0u64; LANES];
+            // SAFETY: `lanes` is eight u64s to write; the store is unaligned.
+            unsafe { _mm512_storeu_epi64(lanes.as_mut_ptr().cast(), packed) };
+            pending = Some(lanes);
         }
-        if have_pending {
-            for &p in &pending {
-                update(p >> 32, p as u32);
-            }
+        for p in pending.into_iter().flatten() {
+            filled += hit(out, p >> 32, p as u32);
         }
-        for &x in chunks.remainder() {
-            let h = if first {
-                (x ^ salt).wrapping_mul(0x9E37_79B9_7F4A_7C15)
-            } else {
-                super::fmix64(x ^ salt)
-            };
-            update(
-                ((h >> 32) * n) >> 32,
-                tag | ((h as u32) >> (32 - VALUE_BITS)),
-            );
-        }
-        filled
+        filled + scalar_round(chunks.remainder(), salt, first, tag, out)
     }
 }
 
@@ -269,7 +290,6 @@ impl Hasher {
     /// [`Hasher::sign_oph`]; with `WIDE` false, always the scalar rounds (the reference the
     /// vector rounds are tested against).
     fn sign_oph_with<const WIDE: bool>(&self, set: &[u64], out: &mut [u32]) {
-        let n = out.len() as u64;
         out.fill(EMPTY);
         let mut empty = out.len();
         let mut round: u64 = 0;
@@ -277,14 +297,8 @@ impl Hasher {
         // a bin's minimum is its earliest hit. Stopping after the round that fills the last bin
         // gives the same minima as running forever: later rounds only hold larger values.
         while empty > 0 && round <= MAX_ROUND {
-            let salt = self
-                .mix_seed
-                .wrapping_add(round.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            let salt = self.mix_seed.wrapping_add(round.wrapping_mul(GOLDEN));
             let tag = (round as u32) << VALUE_BITS;
-            // Shingle hashes are already uniform 64-bit values (xxh3 or a finalized mix), so the
-            // first round only salts them and multiplies (which carries low-bit entropy into the
-            // high bits that pick the bin, should a caller pass small integers); later rounds
-            // need a full rehash to be independent of the first.
             let first = round == 0;
             #[cfg(target_arch = "x86_64")]
             if WIDE && set.len() >= wide::LANES && crate::shingle::wide::available() {
@@ -292,22 +306,7 @@ impl Hasher {
                 round += 1;
                 continue;
             }
-            for &x in set {
-                let h = if first {
-                    (x ^ salt).wrapping_mul(0x9E37_79B9_7F4A_7C15)
-                } else {
-                    fmix64(x ^ salt)
-                };
-                let bin = (((h >> 32) * n) >> 32) as usize;
-                let v = tag | ((h as u32) >> (32 - VALUE_BITS));
-                // Branch-free: which of a bin's hits is smallest is a coin toss for the
-                // branch predictor. `v` is always below EMPTY (the round tag stops short of
-                // the top value), so a bin found EMPTY is filled now, and stays filled.
-                let o = &mut out[bin];
-                let old = *o;
-                *o = old.min(v);
-                empty -= usize::from(old == EMPTY);
-            }
+            empty -= scalar_round(set, salt, first, tag, out);
             round += 1;
         }
         if empty > 0 {

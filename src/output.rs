@@ -109,7 +109,8 @@ pub fn write_clusters<W: Write, D: DocIds + Sync + ?Sized>(
     format: Format,
 ) -> io::Result<()> {
     match format {
-        Format::Clusters => write_lines(w, &out.clusters, |b, c| {
+        Format::Clusters => write_lines(w, out.clusters.len(), |b, i| {
+            let c = &out.clusters[i];
             let rec = ClusterOut {
                 cluster: c.id,
                 representative: docs.doc_id(c.representative),
@@ -127,24 +128,20 @@ pub fn write_clusters<W: Write, D: DocIds + Sync + ?Sized>(
             };
             line(b, &rec)
         }),
-        Format::Assignments => {
-            let numbered: Vec<(u32, u32)> = (0..out.cluster_ids.len() as u32)
-                .zip(out.cluster_ids.iter().copied())
-                .collect();
-            write_lines(w, &numbered, |b, &(i, cluster)| {
-                line(
-                    b,
-                    &AssignmentOut {
-                        id: docs.doc_id(i),
-                        cluster,
-                    },
-                )
-            })
-        }
+        Format::Assignments => write_lines(w, out.cluster_ids.len(), |b, i| {
+            line(
+                b,
+                &AssignmentOut {
+                    id: docs.doc_id(i as u32),
+                    cluster: out.cluster_ids[i],
+                },
+            )
+        }),
         Format::Pairs => {
             let mut pairs: Vec<&PairScore> = out.pairs.iter().collect();
             pairs.sort_by_key(|p| (p.a, p.b));
-            write_lines(w, &pairs, |b, p| {
+            write_lines(w, pairs.len(), |b, i| {
+                let p = pairs[i];
                 line(
                     b,
                     &PairOut {
@@ -166,21 +163,25 @@ const LINES_PER_CHUNK: usize = 4096;
 /// Chunks formatted before they are written: bounds the memory held to about 64 x 4,096 lines.
 const CHUNKS_PER_WINDOW: usize = 64;
 
-/// Writes one line per item, formatting chunks of items side by side (serializing dominated
-/// the output stage) and writing them in order, so the bytes are those of a sequential loop.
-fn write_lines<W: Write + ?Sized, T: Sync>(
+/// Writes lines `0..count` (`render(buf, i)` appends line i), formatting chunks of lines side
+/// by side (serializing dominated the output stage) and writing them in order, so the bytes
+/// are those of a sequential loop.
+fn write_lines<W: Write + ?Sized>(
     w: &mut W,
-    items: &[T],
-    render: impl Fn(&mut Vec<u8>, &T) -> io::Result<()> + Sync,
+    count: usize,
+    render: impl Fn(&mut Vec<u8>, usize) -> io::Result<()> + Sync,
 ) -> io::Result<()> {
     use rayon::prelude::*;
-    for window in items.chunks(LINES_PER_CHUNK * CHUNKS_PER_WINDOW) {
-        let chunks: Vec<io::Result<Vec<u8>>> = window
-            .par_chunks(LINES_PER_CHUNK)
-            .map(|chunk| {
+    let window = LINES_PER_CHUNK * CHUNKS_PER_WINDOW;
+    for from in (0..count).step_by(window) {
+        let to = count.min(from + window);
+        let starts: Vec<usize> = (from..to).step_by(LINES_PER_CHUNK).collect();
+        let chunks: Vec<io::Result<Vec<u8>>> = starts
+            .par_iter()
+            .map(|&start| {
                 let mut buf = Vec::new();
-                for item in chunk {
-                    render(&mut buf, item)?;
+                for i in start..to.min(start + LINES_PER_CHUNK) {
+                    render(&mut buf, i)?;
                 }
                 Ok(buf)
             })
@@ -374,12 +375,12 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"));
         let mut got = Vec::new();
         pool.install(|| {
-            write_lines(&mut got, &items, |b, &i| {
+            write_lines(&mut got, items.len(), |b, i| {
                 line(
                     b,
                     &AssignmentOut {
                         id: "d",
-                        cluster: i,
+                        cluster: items[i],
                     },
                 )
             })

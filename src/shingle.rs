@@ -71,16 +71,19 @@ pub struct Scratch {
 fn combine(words: &[u64], seed: u64) -> u64 {
     let mut acc = seed;
     for &w in words {
-        acc = (acc ^ w)
-            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-            .rotate_left(27);
+        acc = (acc ^ w).wrapping_mul(MIX).rotate_left(27);
     }
     acc ^= acc >> 31;
-    acc = acc.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    acc = acc.wrapping_mul(FINAL_1);
     acc ^= acc >> 29;
-    acc = acc.wrapping_mul(0x94D0_49BB_1331_11EB);
+    acc = acc.wrapping_mul(FINAL_2);
     acc ^ (acc >> 32)
 }
+
+/// The multipliers of [`combine`]: the chain's, then the finalizer's two.
+const MIX: u64 = 0x9E37_79B9_7F4A_7C15;
+const FINAL_1: u64 = 0xBF58_476D_1CE4_E5B9;
+const FINAL_2: u64 = 0x94D0_49BB_1331_11EB;
 
 /// Hash of a whole normalized paragraph, used for boilerplate learning and exact-paragraph
 /// candidate generation. Independent of the shingle hash by construction (different seed).
@@ -231,9 +234,9 @@ pub(crate) mod wide {
     #[target_feature(enable = "avx512f,avx512dq")]
     fn combine_windows_avx512(words: &[u64], k: usize, seed: u64, out: &mut [u64]) -> usize {
         let full = out.len() / LANES * LANES;
-        let c = _mm512_set1_epi64(0x9E37_79B9_7F4A_7C15_u64 as i64);
-        let f1 = _mm512_set1_epi64(0xBF58_476D_1CE4_E5B9_u64 as i64);
-        let f2 = _mm512_set1_epi64(0x94D0_49BB_1331_11EB_u64 as i64);
+        let c = _mm512_set1_epi64(super::MIX as i64);
+        let f1 = _mm512_set1_epi64(super::FINAL_1 as i64);
+        let f2 = _mm512_set1_epi64(super::FINAL_2 as i64);
         for (b, dst) in out[..full].chunks_exact_mut(LANES).enumerate() {
             let i = b * LANES;
             let mut acc = _mm512_set1_epi64(seed as i64);
