@@ -19,7 +19,10 @@
 //!   num_perm), about `num_perm ln(num_perm) / shingles` rounds: one to three for news articles,
 //!   against `num_perm` hash evaluations per shingle for classic MinHash. On x86-64 CPUs with
 //!   AVX-512 (F and DQ, detected at run time) a round hashes eight shingles at a time in vector
-//!   lanes, with the same values: 5.0 -> 2.3 ns per shingle for generated news articles.
+//!   lanes, with the same values: 5.0 -> 2.3 ns per shingle for generated news articles; a
+//!   later round (a few of 128 bins still empty) tests the lanes' bins against a bitmap of the
+//!   open bins and applies only the hits, packed without a branch (the sketch: 8.7% -> 7.5% of
+//!   a 100k-document run's CPU).
 //!   (Past 4,094 rounds, only reachable with thousands of bins and a handful of shingles,
 //!   remaining bins borrow from a seeded probe sequence.)
 //! - **Classic MinHash**: `num_perm` multiply-shift hash functions
@@ -216,6 +219,89 @@ mod wide {
         }
         filled + scalar_round(chunks.remainder(), salt, first, tag, out)
     }
+
+    /// Most bins [`oph_round_open`] handles: its bitmap of open bins is one vector.
+    pub const MAX_OPEN_BINS: usize = 512;
+
+    /// A later round (not the first) of [`oph_round`], for at most [`MAX_OPEN_BINS`] bins.
+    /// Only bins still empty when the round starts can change: a bin filled in an earlier round
+    /// holds a smaller round tag than any value of this one. After the first round of a news
+    /// article a few bins of 128 are open, so the lanes are tested against a bitmap of the
+    /// open bins (one vector, indexed by `bin / 64`) and only the rare hits are applied: the
+    /// round costs its hashing, not 8 scalar updates per vector. Same values, bit for bit.
+    pub fn oph_round_open(set: &[u64], salt: u64, tag: u32, out: &mut [u32]) -> usize {
+        assert!(crate::shingle::wide::available() && out.len() <= MAX_OPEN_BINS);
+        let mut open = [0u64; MAX_OPEN_BINS / 64];
+        for (word, bins) in open.iter_mut().zip(out.chunks(64)) {
+            *word = bins
+                .iter()
+                .enumerate()
+                .fold(0, |w, (i, &v)| w | (u64::from(v == super::EMPTY) << i));
+        }
+        // SAFETY: the CPU has AVX-512F and AVX-512DQ (asserted just above).
+        unsafe { oph_round_open_avx512(set, salt, tag, &open, out) }
+    }
+
+    #[target_feature(enable = "avx512f,avx512dq")]
+    fn oph_round_open_avx512(
+        set: &[u64],
+        salt: u64,
+        tag: u32,
+        open: &[u64; MAX_OPEN_BINS / 64],
+        out: &mut [u32],
+    ) -> usize {
+        let n = out.len() as u64;
+        let mut filled = 0usize;
+        let salt_v = _mm512_set1_epi64(salt as i64);
+        let m1 = _mm512_set1_epi64(FMIX_1 as i64);
+        let m2 = _mm512_set1_epi64(FMIX_2 as i64);
+        let bins_v = _mm512_set1_epi64(n as i64);
+        let low32 = _mm512_set1_epi64(0xFFFF_FFFF);
+        let low6 = _mm512_set1_epi64(63);
+        let one = _mm512_set1_epi64(1);
+        let tag_v = _mm512_set1_epi64(i64::from(tag));
+        // SAFETY: `open` is eight u64s; the load is unaligned.
+        let table = unsafe { _mm512_loadu_epi64(open.as_ptr().cast()) };
+        const FOUND: usize = 256;
+        let mut found = [0u64; FOUND];
+        let mut count = 0usize;
+        let mut chunks = set.chunks_exact(LANES);
+        for chunk in &mut chunks {
+            // SAFETY: `chunk` is eight initialized u64s; the load is unaligned.
+            let x = unsafe { _mm512_loadu_epi64(chunk.as_ptr().cast()) };
+            let z = _mm512_xor_si512(x, salt_v);
+            let z = _mm512_mullo_epi64(_mm512_xor_si512(z, _mm512_srli_epi64::<30>(z)), m1);
+            let z = _mm512_mullo_epi64(_mm512_xor_si512(z, _mm512_srli_epi64::<27>(z)), m2);
+            let h = _mm512_xor_si512(z, _mm512_srli_epi64::<31>(z));
+            let bin = _mm512_srli_epi64::<32>(_mm512_mul_epu32(_mm512_srli_epi64::<32>(h), bins_v));
+            // The bin's bit: word bin / 64 of the bitmap (a lane permute), shifted by bin % 64.
+            let word = _mm512_permutexvar_epi64(_mm512_srli_epi64::<6>(bin), table);
+            let bit = _mm512_srlv_epi64(word, _mm512_and_si512(bin, low6));
+            let hits = _mm512_test_epi64_mask(bit, one);
+            let v = _mm512_or_si512(
+                tag_v,
+                _mm512_srli_epi64::<{ 32 - VALUE_BITS }>(_mm512_and_si512(h, low32)),
+            );
+            let packed = _mm512_or_si512(_mm512_slli_epi64::<32>(bin), v);
+            // The hit lanes, packed to the front and stored past the hits so far (a full-width
+            // store; the next one overwrites the lanes beyond the hits): no branch on the rare,
+            // unpredictable hit.
+            let front = _mm512_maskz_compress_epi64(hits, packed);
+            // SAFETY: `found` has room for eight lanes past `count` (checked below).
+            unsafe { _mm512_storeu_epi64(found.as_mut_ptr().add(count).cast(), front) };
+            count += hits.count_ones() as usize;
+            if count > FOUND - LANES {
+                for &p in &found[..count] {
+                    filled += hit(out, p >> 32, p as u32);
+                }
+                count = 0;
+            }
+        }
+        for &p in &found[..count] {
+            filled += hit(out, p >> 32, p as u32);
+        }
+        filled + scalar_round(chunks.remainder(), salt, false, tag, out)
+    }
 }
 
 fn splitmix64(state: &mut u64) -> u64 {
@@ -302,7 +388,11 @@ impl Hasher {
             let first = round == 0;
             #[cfg(target_arch = "x86_64")]
             if WIDE && set.len() >= wide::LANES && crate::shingle::wide::available() {
-                empty -= wide::oph_round(set, salt, first, tag, out);
+                empty -= if first || out.len() > wide::MAX_OPEN_BINS {
+                    wide::oph_round(set, salt, first, tag, out)
+                } else {
+                    wide::oph_round_open(set, salt, tag, out)
+                };
                 round += 1;
                 continue;
             }
@@ -463,7 +553,7 @@ mod tests {
         fn vector_rounds_match_the_scalar_ones(
             n in 0usize..700,
             start in 0u64..1_000_000,
-            num_perm in prop_oneof![Just(1usize), Just(16), Just(128), Just(300)],
+            num_perm in prop_oneof![Just(1usize), Just(16), Just(128), Just(300), Just(512), Just(600)],
             seed in any::<u64>(),
         ) {
             // On a CPU with AVX-512, every round of sets of 8 or more shingles (and the tail
