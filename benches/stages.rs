@@ -103,7 +103,7 @@ fn stages(c: &mut Criterion) {
     g.finish();
 
     shingle_all(&mut prepared, &bp, &cfg);
-    let sets: Vec<Vec<u64>> = prepared.iter().map(|p| p.shingles.clone()).collect();
+    let sets: Vec<Vec<u32>> = prepared.iter().map(|p| p.shingles.clone()).collect();
     let mut g = c.benchmark_group("minhash");
     g.throughput(Throughput::Elements(sets.len() as u64));
     g.bench_function("sign 128", |b| {

@@ -375,12 +375,12 @@ pub struct ClusterOutArgs {
 pub struct SpillArgs {
     /// Keep per-document data (shingles, band keys) in files under this directory instead of
     /// memory, for corpora larger than memory: peak memory about 360 bytes per document (3.5 GiB
-    /// for 10 million news articles) instead of 4.8 KB, and about twice the input's size of free
-    /// disk (the files are removed at the end). Output is identical to an in-memory run.
+    /// for 10 million news articles) instead of 3.7 KB, and about the input's size of free disk
+    /// (the files are removed at the end). Output is identical to an in-memory run.
     #[arg(long, value_name = "DIR")]
     pub spill_dir: Option<PathBuf>,
     /// With --spill-dir: at most this many MiB of story sets are verified or clustered at
-    /// once (memory for it is about 1.2 times this, signatures included); a larger group of
+    /// once (memory for it is about 1.35 times this, signatures included); a larger group of
     /// copies of one story is still kept whole.
     #[arg(long, value_name = "MIB", default_value_t = 1024, requires = "spill_dir",
           value_parser = clap::value_parser!(u64).range(1..))]

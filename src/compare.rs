@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::normalize::{normalize, Normalized};
 use crate::pipeline::{Config, Prepared};
-use crate::shingle::{self, Scratch};
+use crate::shingle::{self, Scratch, Shingle};
 use crate::verify::PairScore;
 
 /// The comparison of two prepared documents.
@@ -33,13 +33,13 @@ pub struct Comparison {
     pub only_in_b: Vec<String>,
 }
 
-fn all_shingles(d: &Normalized, cfg: &Config, scratch: &mut Scratch) -> Vec<u64> {
+fn all_shingles(d: &Normalized, cfg: &Config, scratch: &mut Scratch) -> Vec<Shingle> {
     shingle::shingle_set(d.paragraphs(), &cfg.shingle, scratch)
 }
 
 fn missing_paragraphs(
     d: &Normalized,
-    other: &[u64],
+    other: &[Shingle],
     cfg: &Config,
     scratch: &mut Scratch,
 ) -> Vec<String> {

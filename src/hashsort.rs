@@ -1,5 +1,5 @@
-//! Sorting of values keyed by uniformly distributed 64-bit hashes (shingle sets, LSH band
-//! entries).
+//! Sorting of values keyed by uniformly distributed hashes (32-bit shingle sets, LSH band
+//! entries keyed by 64-bit hashes).
 //!
 //! Shingle hashes and band keys are outputs of strong hash functions, so their top bits spread
 //! evenly. One counting pass on the top `log2(n) + 1` bits puts every value in its final
@@ -186,9 +186,9 @@ pub fn par_sort_by_hash<T: Copy + Ord + Default + Send + Sync>(
         });
 }
 
-/// Sorts and deduplicates a vector of hashes (a shingle set).
-pub fn sort_dedup_hashes(v: &mut Vec<u64>, scratch: &mut Scratch<u64>) {
-    sort_by_hash(v, |&x| x, scratch);
+/// Sorts and deduplicates a vector of 32-bit hashes (a shingle set).
+pub fn sort_dedup_hashes(v: &mut Vec<u32>, scratch: &mut Scratch<u32>) {
+    sort_by_hash(v, |&x| u64::from(x) << 32, scratch);
     v.dedup();
 }
 
@@ -219,7 +219,9 @@ mod tests {
     fn sorts_hashes_like_sort_unstable() {
         let mut scratch = Scratch::default();
         for n in [0, 1, 2, 47, 48, 49, 100, 1000, 70_000, 200_000] {
-            let v: Vec<u64> = (0..n as u64).map(|i| mix(i % 997 + n as u64)).collect();
+            let v: Vec<u32> = (0..n as u64)
+                .map(|i| mix(i % 997 + n as u64) as u32)
+                .collect();
             let mut want = v.clone();
             want.sort_unstable();
             want.dedup();

@@ -87,13 +87,14 @@
 //! ## Memory per document
 //!
 //! In memory and on disk, for news text with the default options (`num_perm` = 128, 51 bands;
-//! ~15 paragraphs and ~400 words per document): 8 bytes per distinct shingle of each paragraph
-//! (~3 KB), the signature (`4 x num_perm` = 512 bytes), 16 bytes per band entry (~0.8 KB), 16
-//! bytes per paragraph for its hash, length and shingle range (~0.25 KB), and the id, source and
-//! `dup_of`. In memory add 16 bytes per posting (~0.25 KB), about 1 byte per table entry of
-//! lookup directory, and ~150 bytes of bookkeeping. Measured on generated news (100,000
-//! documents): 4.5 KB per document on disk (1.7 times the JSONL), 5.3 KB of resident memory
-//! per document with the index open. The texts themselves are not kept.
+//! ~15 paragraphs and ~400 words per document): 4 bytes per distinct shingle of each paragraph
+//! (~1.5 KB; 32-bit shingles, see [`crate::shingle`]), the signature (`4 x num_perm` = 512
+//! bytes), 16 bytes per band entry (~0.8 KB), 16 bytes per paragraph for its hash, length and
+//! shingle range (~0.25 KB), and the id, source and `dup_of`. In memory add 16 bytes per posting
+//! (~0.25 KB), about 1 byte per table entry of lookup directory, and ~150 bytes of bookkeeping.
+//! Measured on generated news (100,000 documents): 3.0 KB per document on disk (1.15 times the
+//! JSONL; 4.5 KB with format version 1's 64-bit shingles), 3.6 KB of resident memory per
+//! document with the index open (was 5.1 KB). The texts themselves are not kept.
 //!
 //! ## Quirks
 //!
@@ -116,12 +117,13 @@ use crate::framed::{self, bad, le_u32, le_u64, BodyReader, BodyWriter, OpenError
 use crate::io::Document;
 use crate::lsh::{BucketLimits, LshParams};
 use crate::minhash::{Hasher, MinHashConfig, Scheme};
-use crate::pipeline::{self, Banding, Config, Prepared};
-use crate::shingle::{ShingleConfig, ShingleKind};
+use crate::pipeline::{self, Banding, Config, ParagraphMeta, Prepared};
+use crate::shingle::{narrow, Shingle, ShingleConfig, ShingleKind};
 use crate::verify::{PairScore, VerifyConfig};
 
-/// The index file format version this build writes (and the newest it reads).
-pub const FORMAT_VERSION: u32 = 1;
+/// The index file format version this build writes (and the newest it reads). Version 2
+/// stores shingles in 32 bits; version 1 (64 bits) is still read.
+pub const FORMAT_VERSION: u32 = 2;
 
 /// The first 8 bytes of every index file.
 pub const MAGIC: [u8; 8] = *b"\x89WDX\r\n\x1a\n";
@@ -144,7 +146,7 @@ const QUERY: u32 = u32::MAX;
 type Fast = BuildHasherDefault<PrehashedKey>;
 type Set64 = HashSet<u64, Fast>;
 /// A document's paragraphs and per-paragraph shingles, as stored.
-type StoredForm = (Box<[Para]>, Box<[u64]>);
+type StoredForm = (Box<[Para]>, Box<[Shingle]>);
 
 /// What went wrong with an index.
 #[derive(Debug, thiserror::Error)]
@@ -399,7 +401,7 @@ struct Doc {
     time: Option<i64>,
     paras: Box<[Para]>,
     /// Per paragraph, its distinct shingles (sorted), concatenated in paragraph order.
-    shingles: Box<[u64]>,
+    shingles: Box<[Shingle]>,
     sig: Option<Box<[u32]>>,
     /// Size of the story-text shingle set.
     set_len: u32,
@@ -408,7 +410,7 @@ struct Doc {
 impl Doc {
     /// The document's story-text shingle set under `bp` (sorted, distinct), as
     /// [`pipeline::shingle_all`] computes it.
-    fn story_set(&self, bp: &Set64, out: &mut Vec<u64>) {
+    fn story_set(&self, bp: &Set64, out: &mut Vec<Shingle>) {
         story_set(&self.paras, &self.shingles, bp, out);
     }
 
@@ -420,18 +422,22 @@ impl Doc {
     }
 }
 
-fn story_set(paras: &[Para], shingles: &[u64], bp: &Set64, out: &mut Vec<u64>) {
+fn story_set(paras: &[Para], shingles: &[Shingle], bp: &Set64, out: &mut Vec<Shingle>) {
     out.clear();
     let any_story = paras.iter().any(|p| !bp.contains(&p.hash));
+    let story = |p: &&Para| !any_story || !bp.contains(&p.hash);
     let mut start = 0usize;
     for p in paras {
         let end = (p.end as usize).min(shingles.len());
-        if !any_story || !bp.contains(&p.hash) {
+        if story(&p) {
             if let Some(s) = shingles.get(start..end) {
                 out.extend_from_slice(s);
             }
         }
         start = end.max(start);
+    }
+    if !out.is_empty() && pipeline::is_tiny(out) {
+        pipeline::push_identity(paras.iter().filter(story).map(|p| p.hash), out);
     }
     out.sort_unstable();
     out.dedup();
@@ -889,7 +895,7 @@ impl Index {
 
     /// A document's story-text shingle set (sorted), as `wiredup cluster` would compute it with
     /// the index's boilerplate.
-    pub fn story_set(&self, id: &str) -> Option<Vec<u64>> {
+    pub fn story_set(&self, id: &str) -> Option<Vec<Shingle>> {
         let d = self.docs.get(*self.ids.get(id)? as usize)?;
         let mut out = Vec::new();
         d.story_set(&self.bp, &mut out);
@@ -914,7 +920,7 @@ impl Index {
             .sum();
         let memory_bytes = self.docs.len() * (std::mem::size_of::<Doc>() + 48 + 40)
             + paragraphs * 16
-            + shingles * 8
+            + shingles * 4
             + with_sig * 4 * p
             + text
             + self.bands.len() * 16
@@ -991,7 +997,7 @@ impl Index {
     /// Verified matches of a story set, best first.
     fn find(
         &self,
-        set: &[u64],
+        set: &[Shingle],
         sig: Option<&[u32]>,
         paras: &[Para],
         exclude: Option<u32>,
@@ -1660,8 +1666,7 @@ impl Index {
     /// is an error naming the path and the problem; it never panics and never returns an index
     /// that differs from what was saved.
     pub fn open(path: &Path) -> Result<Index, IndexError> {
-        framed::open(path, &MAGIC, FORMAT_VERSION, |r, _version| parse_body(r)).map_err(|e| match e
-        {
+        framed::open(path, &MAGIC, FORMAT_VERSION, parse_body).map_err(|e| match e {
             OpenError::Io(e) => IndexError::io(path, e),
             OpenError::BadMagic => IndexError::NotAnIndex {
                 path: path.display().to_string(),
@@ -1679,7 +1684,12 @@ fn to_usize(v: u32, what: &str) -> Result<usize, ReadFail> {
     usize::try_from(v).or_else(|_| bad(format!("{what} too large")))
 }
 
-fn parse_body<R: Read>(r: &mut BodyReader<R>) -> Result<Index, ReadFail> {
+fn parse_body<R: Read>(r: &mut BodyReader<R>, version: u32) -> Result<Index, ReadFail> {
+    // Bytes per stored shingle: version 1 kept the whole 64-bit hash. Its shingles are
+    // narrowed as `shingle::narrow` does, each paragraph's sorted again, and the signatures
+    // and band keys computed again from the narrowed sets (below): the index then holds what
+    // this build would have built from the same documents.
+    let width: usize = if version == 1 { 8 } else { 4 };
     // Options.
     let kind = match r.u8()? {
         0 => ShingleKind::Words,
@@ -1771,7 +1781,7 @@ fn parse_body<R: Read>(r: &mut BodyReader<R>) -> Result<Index, ReadFail> {
     let n_docs = r.fits(n_docs, 34, "documents")?;
     let n_sources = r.fits(n_sources, 4, "sources")?;
     r.fits(n_paragraphs, 16, "paragraphs")?;
-    r.fits(n_shingles, 8, "shingles")?;
+    r.fits(n_shingles, width as u64, "shingles")?;
     let n_entries = r.fits(n_entries, 16, "band entries")?;
 
     for i in 0..n_sources {
@@ -1829,10 +1839,14 @@ fn parse_body<R: Read>(r: &mut BodyReader<R>) -> Result<Index, ReadFail> {
                 "document {id:?}: paragraphs cover {last} of {ns} shingles"
             ));
         }
-        let ns = r.fits(ns as u64, 8, "shingles")?;
-        raw.resize(ns * 8, 0);
+        let ns = r.fits(ns as u64, width as u64, "shingles")?;
+        raw.resize(ns * width, 0);
         r.fill(&mut raw)?;
-        let shingles: Vec<u64> = raw.chunks_exact(8).map(|c| le_u64(c, 0)).collect();
+        let shingles: Vec<Shingle> = if width == 8 {
+            raw.chunks_exact(8).map(|c| narrow(le_u64(c, 0))).collect()
+        } else {
+            raw.chunks_exact(4).map(|c| le_u32(c, 0)).collect()
+        };
         if set_len as usize > ns || has_sig != (set_len > 0) {
             return bad(format!(
                 "document {id:?}: story set size {set_len} is inconsistent"
@@ -1853,6 +1867,23 @@ fn parse_body<R: Read>(r: &mut BodyReader<R>) -> Result<Index, ReadFail> {
         };
         total_p += paras.len() as u64;
         total_s += shingles.len() as u64;
+        let (paras, shingles) = if width == 8 {
+            // Narrowing keeps neither each paragraph's order nor (rarely) its distinctness.
+            stored_form(Prepared {
+                paragraph_meta: paras
+                    .iter()
+                    .map(|p| ParagraphMeta {
+                        words: p.words,
+                        shingle_end: p.end,
+                    })
+                    .collect(),
+                paragraphs: paras.iter().map(|p| p.hash).collect(),
+                shingles,
+                all_boilerplate: false,
+            })
+        } else {
+            (paras.into_boxed_slice(), shingles.into_boxed_slice())
+        };
         if index.ids.insert(id.clone(), i as u32).is_some() {
             return bad(format!("duplicate document id {id:?}"));
         }
@@ -1861,8 +1892,8 @@ fn parse_body<R: Read>(r: &mut BodyReader<R>) -> Result<Index, ReadFail> {
             dup_of: (!dup.is_empty()).then_some(dup),
             source,
             time: (time != NO_TIME).then_some(time),
-            paras: paras.into_boxed_slice(),
-            shingles: shingles.into_boxed_slice(),
+            paras,
+            shingles,
             sig,
             set_len,
         });
@@ -1901,6 +1932,10 @@ fn parse_body<R: Read>(r: &mut BodyReader<R>) -> Result<Index, ReadFail> {
     index.bands = Table::from_sorted(entries);
     index.rebuild_postings();
     index.derive_boilerplate_from_scratch();
+    if width == 8 {
+        index.resign_all();
+        index.rebuild_bands();
+    }
     index.recompute_times();
     Ok(index)
 }
@@ -1995,7 +2030,7 @@ mod tests {
         docs
     }
 
-    fn pipeline_sets(docs: &[Document], cfg: &Config) -> (Vec<Vec<u64>>, Boilerplate) {
+    fn pipeline_sets(docs: &[Document], cfg: &Config) -> (Vec<Vec<Shingle>>, Boilerplate) {
         let out = pipeline::run(docs, cfg);
         let sets = out.prepared.iter().map(|p| p.shingles.clone()).collect();
         (sets, out.boilerplate)
@@ -2098,11 +2133,14 @@ mod tests {
     fn band_keys_match_lsh() {
         // Two documents share a band key here iff lsh::candidates pairs them.
         let cfg = Config::default();
-        let sets: Vec<Vec<u64>> = (0..40u64)
+        let sets: Vec<Vec<Shingle>> = (0..40u64)
             .map(|i| {
-                let mut v: Vec<u64> = (0..60u64)
+                let mut v: Vec<Shingle> = (0..60u64)
                     .map(|j| {
-                        (j + (i / 2) * 1000 + (i % 2) * (j % 3)).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                        narrow(
+                            (j + (i / 2) * 1000 + (i % 2) * (j % 3))
+                                .wrapping_mul(0x9E37_79B9_7F4A_7C15),
+                        )
                     })
                     .collect();
                 v.sort_unstable();

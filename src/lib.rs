@@ -54,11 +54,11 @@
 //! ## Memory use
 //!
 //! Everything is in memory except the texts, which the command line frees as soon as each
-//! document is normalized (a library caller decides with [`io::read_inputs_with`]): 8 bytes per
-//! shingle (about 8 bytes per input word), paragraph hashes, `4 x num_perm` bytes of signature
-//! per document and 8 bytes per candidate pair. For news articles that is about 4.8 KB per
-//! document, under twice the input size: 100,000 generated articles (262 MB of JSONL) peak at
-//! 476 MiB.
+//! document is normalized (a library caller decides with [`io::read_inputs_with`]): 4 bytes per
+//! shingle (about 4 bytes per input word: shingles are kept as 32-bit hashes, see [`shingle`]),
+//! paragraph hashes, `4 x num_perm` bytes of signature per document and 8 bytes per candidate
+//! pair. For news articles that is about 3.7 KB per document, 1.4 times the input size: 100,000
+//! generated articles (262 MB of JSONL) peak at 359 MiB (498 MiB with 64-bit shingles).
 //!
 //! Past memory, [`spill::run`] (`wiredup cluster --spill-dir`) keeps the per-document data in
 //! files, each read in the one pass that needs it (band keys one band at a time, candidate

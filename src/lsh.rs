@@ -532,13 +532,13 @@ mod tests {
     #[test]
     fn identical_documents_are_candidates_and_empty_ones_are_not() {
         let cfg = MinHashConfig::default();
-        let a: Vec<u64> = (0..50u64)
-            .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+        let a: Vec<u32> = (0..50u64)
+            .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15) as u32)
             .collect();
         let mut a_sorted = a.clone();
         a_sorted.sort_unstable();
-        let other: Vec<u64> = (1000..1050u64)
-            .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+        let other: Vec<u32> = (1000..1050u64)
+            .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15) as u32)
             .collect();
         let mut o = other.clone();
         o.sort_unstable();

@@ -105,7 +105,7 @@ const EMPTY: u32 = u32::MAX;
 /// 64-bit finalizer (Stafford's mix 13, as in SplitMix64): a bijection, so distinct shingle
 /// hashes stay distinct.
 #[inline]
-fn fmix64(mut z: u64) -> u64 {
+pub(crate) fn fmix64(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(FMIX_1);
     z = (z ^ (z >> 27)).wrapping_mul(FMIX_2);
     z ^ (z >> 31)
@@ -119,14 +119,16 @@ const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
 /// One round of [`Hasher::sign_oph`] over `set`, one shingle at a time: each shingle's hash
 /// picks a bin and gives a value carrying the round's `tag`. Returns how many bins it filled for
 /// the first time.
-fn scalar_round(set: &[u64], salt: u64, first: bool, tag: u32, out: &mut [u32]) -> usize {
+fn scalar_round(set: &[u32], salt: u64, first: bool, tag: u32, out: &mut [u32]) -> usize {
     let n = out.len() as u64;
     let mut filled = 0;
     for &x in set {
-        // Shingle hashes are already uniform 64-bit values (xxh3 or a finalized mix), so the
-        // first round only salts them and multiplies (which carries low-bit entropy into the
-        // high bits that pick the bin, should a caller pass small integers); later rounds
-        // need a full rehash to be independent of the first.
+        // Shingle hashes are already uniform 32-bit values (narrowed xxh3 or a finalized mix),
+        // so the first round only salts them and multiplies by a 64-bit odd constant
+        // (multiplicative hashing: the product's high bits, which pick the bin, depend on
+        // every bit of the shingle); later rounds need a full rehash to be independent of the
+        // first.
+        let x = u64::from(x);
         let h = if first {
             (x ^ salt).wrapping_mul(GOLDEN)
         } else {
@@ -166,14 +168,14 @@ mod wide {
     pub const LANES: usize = 8;
 
     /// Runs one round over `set` into `out`; returns how many bins it filled for the first time.
-    pub fn oph_round(set: &[u64], salt: u64, first: bool, tag: u32, out: &mut [u32]) -> usize {
+    pub fn oph_round(set: &[u32], salt: u64, first: bool, tag: u32, out: &mut [u32]) -> usize {
         assert!(crate::shingle::wide::available() && u32::try_from(out.len()).is_ok());
         // SAFETY: the CPU has AVX-512F and AVX-512DQ (asserted just above).
         unsafe { oph_round_avx512(set, salt, first, tag, out) }
     }
 
     #[target_feature(enable = "avx512f,avx512dq")]
-    fn oph_round_avx512(set: &[u64], salt: u64, first: bool, tag: u32, out: &mut [u32]) -> usize {
+    fn oph_round_avx512(set: &[u32], salt: u64, first: bool, tag: u32, out: &mut [u32]) -> usize {
         let n = out.len() as u64;
         let mut filled = 0usize;
         let salt_v = _mm512_set1_epi64(salt as i64);
@@ -189,8 +191,8 @@ mod wide {
         // to the narrow loads), one chunk later it is an ordinary cached load.
         let mut pending: Option<[u64; LANES]> = None;
         for chunk in &mut chunks {
-            // SAFETY: `chunk` is eight initialized u64s; the load is unaligned.
-            let x = unsafe { _mm512_loadu_epi64(chunk.as_ptr().cast()) };
+            // SAFETY: `chunk` is eight initialized u32s; the load is unaligned.
+            let x = _mm512_cvtepu32_epi64(unsafe { _mm256_loadu_si256(chunk.as_ptr().cast()) });
             let z = _mm512_xor_si512(x, salt_v);
             let h = if first {
                 _mm512_mullo_epi64(z, golden)
@@ -229,7 +231,7 @@ mod wide {
     /// article a few bins of 128 are open, so the lanes are tested against a bitmap of the
     /// open bins (one vector, indexed by `bin / 64`) and only the rare hits are applied: the
     /// round costs its hashing, not 8 scalar updates per vector. Same values, bit for bit.
-    pub fn oph_round_open(set: &[u64], salt: u64, tag: u32, out: &mut [u32]) -> usize {
+    pub fn oph_round_open(set: &[u32], salt: u64, tag: u32, out: &mut [u32]) -> usize {
         assert!(crate::shingle::wide::available() && out.len() <= MAX_OPEN_BINS);
         let mut open = [0u64; MAX_OPEN_BINS / 64];
         for (word, bins) in open.iter_mut().zip(out.chunks(64)) {
@@ -244,7 +246,7 @@ mod wide {
 
     #[target_feature(enable = "avx512f,avx512dq")]
     fn oph_round_open_avx512(
-        set: &[u64],
+        set: &[u32],
         salt: u64,
         tag: u32,
         open: &[u64; MAX_OPEN_BINS / 64],
@@ -267,8 +269,8 @@ mod wide {
         let mut count = 0usize;
         let mut chunks = set.chunks_exact(LANES);
         for chunk in &mut chunks {
-            // SAFETY: `chunk` is eight initialized u64s; the load is unaligned.
-            let x = unsafe { _mm512_loadu_epi64(chunk.as_ptr().cast()) };
+            // SAFETY: `chunk` is eight initialized u32s; the load is unaligned.
+            let x = _mm512_cvtepu32_epi64(unsafe { _mm256_loadu_si256(chunk.as_ptr().cast()) });
             let z = _mm512_xor_si512(x, salt_v);
             let z = _mm512_mullo_epi64(_mm512_xor_si512(z, _mm512_srli_epi64::<30>(z)), m1);
             let z = _mm512_mullo_epi64(_mm512_xor_si512(z, _mm512_srli_epi64::<27>(z)), m2);
@@ -358,7 +360,7 @@ impl Hasher {
 
     /// Writes the signature of `set` into `out` (`out.len() == num_perm`). Returns false and
     /// leaves `out` untouched for an empty set.
-    pub fn sign_into(&self, set: &[u64], out: &mut [u32]) -> bool {
+    pub fn sign_into(&self, set: &[u32], out: &mut [u32]) -> bool {
         if set.is_empty() {
             return false;
         }
@@ -369,13 +371,13 @@ impl Hasher {
         true
     }
 
-    fn sign_oph(&self, set: &[u64], out: &mut [u32]) {
+    fn sign_oph(&self, set: &[u32], out: &mut [u32]) {
         self.sign_oph_with::<true>(set, out);
     }
 
     /// [`Hasher::sign_oph`]; with `WIDE` false, always the scalar rounds (the reference the
     /// vector rounds are tested against).
-    fn sign_oph_with<const WIDE: bool>(&self, set: &[u64], out: &mut [u32]) {
+    fn sign_oph_with<const WIDE: bool>(&self, set: &[u32], out: &mut [u32]) {
         out.fill(EMPTY);
         let mut empty = out.len();
         let mut round: u64 = 0;
@@ -424,9 +426,10 @@ impl Hasher {
         }
     }
 
-    fn sign_classic(&self, set: &[u64], out: &mut [u32]) {
+    fn sign_classic(&self, set: &[u32], out: &mut [u32]) {
         out.fill(u32::MAX);
         for &x in set {
+            let x = u64::from(x);
             for ((o, &a), &b) in out.iter_mut().zip(&self.a).zip(&self.b) {
                 let h = (a.wrapping_mul(x).wrapping_add(b) >> 32) as u32;
                 *o = (*o).min(h);
@@ -435,7 +438,7 @@ impl Hasher {
     }
 
     /// The signature of one set, or `None` for an empty set.
-    pub fn sign(&self, set: &[u64]) -> Option<Vec<u32>> {
+    pub fn sign(&self, set: &[u32]) -> Option<Vec<u32>> {
         let mut out = vec![0u32; self.num_perm()];
         self.sign_into(set, &mut out).then_some(out)
     }
@@ -452,7 +455,7 @@ pub struct Signatures {
 
 impl Signatures {
     /// Signs every set in parallel.
-    pub fn compute(sets: &[Vec<u64>], cfg: &MinHashConfig) -> Self {
+    pub fn compute(sets: &[Vec<u32>], cfg: &MinHashConfig) -> Self {
         let hasher = Hasher::new(cfg);
         let p = hasher.num_perm();
         let mut data = vec![0u32; sets.len() * p];
@@ -477,7 +480,7 @@ impl Signatures {
         cfg: &MinHashConfig,
         init: impl Fn() -> S + Sync + Send,
         prepare: impl Fn(&mut S, &mut T) + Sync + Send,
-        set: impl Fn(&T) -> &[u64] + Sync + Send,
+        set: impl Fn(&T) -> &[u32] + Sync + Send,
     ) -> Self {
         let hasher = Hasher::new(cfg);
         let p = hasher.num_perm();
@@ -536,12 +539,12 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn set_of(range: std::ops::Range<u64>) -> Vec<u64> {
-        // Spread keys like xxh3 would, so the multiply-shift family sees uniform inputs.
-        let mut v: Vec<u64> = range
+    fn set_of(range: std::ops::Range<u64>) -> Vec<u32> {
+        // Spread keys like narrowed xxh3 would, so the hash families see uniform inputs.
+        let mut v: Vec<u32> = range
             .map(|i| {
                 let mut s = i;
-                splitmix64(&mut s)
+                splitmix64(&mut s) as u32
             })
             .collect();
         v.sort_unstable();
@@ -624,7 +627,7 @@ mod tests {
                 scheme,
                 ..MinHashConfig::default()
             };
-            let sets: Vec<Vec<u64>> = (0..200u64).map(|i| set_of(i..i + 50)).collect();
+            let sets: Vec<Vec<u32>> = (0..200u64).map(|i| set_of(i..i + 50)).collect();
             let par = Signatures::compute(&sets, &cfg);
             let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build();
             if let Ok(pool) = pool {
@@ -706,7 +709,7 @@ mod tests {
         }
 
         #[test]
-        fn order_of_shingles_is_irrelevant(mut v in proptest::collection::vec(any::<u64>(), 1..100)) {
+        fn order_of_shingles_is_irrelevant(mut v in proptest::collection::vec(any::<u32>(), 1..100)) {
             let h = Hasher::new(&MinHashConfig::default());
             let a = h.sign(&v);
             v.reverse();

@@ -21,7 +21,17 @@
 //! sorted only for documents in a candidate pair, the only ones verification and clustering
 //! read; [`Config::sort_all_sets`] decides whether the rest are sorted before they are returned.
 //!
-//! Memory: the input documents, the shingle sets (8 bytes per distinct shingle, roughly 8 bytes
+//! **Tiny story texts.** Shingles are 32-bit ([`crate::shingle::Shingle`]): among a million
+//! documents of one or two shingles each (a few words), a hundred pairs would share a shingle
+//! by chance and, being that small, count as copies. So a story set of at most [`TINY_SET`]
+//! distinct shingles gets [`IDENTITY_VALUES`] more values derived from the 64-bit hashes of its
+//! story paragraphs: two tiny texts are then copies exactly when their story paragraphs are the
+//! same (a chance shingle in common leaves them at 1/5 of each other), and a tiny text is never
+//! contained in a longer one (it was not before either: containment needs
+//! `min_containment_shingles`). Every path that builds story sets (this one, the out-of-core
+//! run, the index, the bindings) goes through [`story_set`]'s rule.
+//!
+//! Memory: the input documents, the shingle sets (4 bytes per distinct shingle, roughly 4 bytes
 //! per input word), paragraph hashes (16 bytes per paragraph), signatures (4 x num_perm bytes
 //! per document) and the candidate pairs (8 bytes each). The normalized text is not kept.
 
@@ -39,7 +49,7 @@ use crate::io::Document;
 use crate::lsh::{self, BucketLimits, LshParams};
 use crate::minhash::{MinHashConfig, Signatures};
 use crate::normalize::Normalizer;
-use crate::shingle::{self, Scratch, ShingleConfig};
+use crate::shingle::{self, Scratch, Shingle, ShingleConfig};
 use crate::verify::{self, PairScore, VerifyConfig, VerifyStats};
 
 /// How LSH bands are chosen.
@@ -264,7 +274,7 @@ pub struct Prepared {
     pub paragraph_meta: Vec<ParagraphMeta>,
     /// Shingle set of the story text (boilerplate removed), sorted and deduplicated. Before
     /// [`shingle_all`] it holds the raw shingles of all paragraphs, in paragraph order.
-    pub shingles: Vec<u64>,
+    pub shingles: Vec<Shingle>,
     /// True when every paragraph was boilerplate and the whole text was used instead.
     pub all_boilerplate: bool,
 }
@@ -320,7 +330,7 @@ impl crate::io::Prepare for Preparer<'_> {
 pub struct PrepareScratch {
     normalizer: Normalizer,
     shingle: Scratch,
-    shingles: Vec<u64>,
+    shingles: Vec<Shingle>,
     paragraphs: Vec<u64>,
     meta: Vec<ParagraphMeta>,
 }
@@ -342,7 +352,7 @@ pub fn prepare_in<'s>(
     text: &str,
     cfg: &Config,
     scratch: &'s mut PrepareScratch,
-) -> (&'s [u64], &'s [ParagraphMeta], &'s [u64]) {
+) -> (&'s [u64], &'s [ParagraphMeta], &'s [Shingle]) {
     let PrepareScratch {
         normalizer,
         shingle,
@@ -380,15 +390,59 @@ pub fn story_set_of(d: &mut Prepared, bp: &Boilerplate) {
 }
 
 /// [`shingle_all`] for one document.
-pub(crate) fn story_set(d: &mut Prepared, bp: &Boilerplate, sort: &mut hashsort::Scratch<u64>) {
+pub(crate) fn story_set(d: &mut Prepared, bp: &Boilerplate, sort: &mut hashsort::Scratch<Shingle>) {
     story_shingles(d, bp);
     hashsort::sort_dedup_hashes(&mut d.shingles, sort);
 }
 
+/// Story sets of at most this many distinct shingles are tiny (see the module docs).
+pub const TINY_SET: usize = 2;
+
+/// Values added to a tiny story set: enough that two tiny sets sharing one or two shingles by
+/// chance stay under any similarity threshold a user would set (at most 2 of 6).
+pub const IDENTITY_VALUES: usize = 4;
+
+/// Whether `set` (unsorted, repeats allowed) has at most [`TINY_SET`] distinct values. O(n),
+/// and a set of news text answers at its third value.
+pub fn is_tiny(set: &[Shingle]) -> bool {
+    let mut seen: [Option<Shingle>; TINY_SET] = [None; TINY_SET];
+    for &x in set {
+        if seen.contains(&Some(x)) {
+            continue;
+        }
+        match seen.iter_mut().find(|s| s.is_none()) {
+            Some(slot) => *slot = Some(x),
+            None => return false,
+        }
+    }
+    true
+}
+
+/// Appends the [`IDENTITY_VALUES`] of a story text to its (tiny) set: values derived from the
+/// distinct 64-bit hashes of its story paragraphs, so equal story texts get equal values and
+/// different ones different values.
+pub fn push_identity(story_paragraphs: impl Iterator<Item = u64>, set: &mut Vec<Shingle>) {
+    let mut hashes: Vec<u64> = story_paragraphs.collect();
+    hashes.sort_unstable();
+    hashes.dedup();
+    let digest = hashes.iter().fold(IDENTITY_SEED, |acc, &h| {
+        (acc ^ h).wrapping_mul(IDENTITY_MIX).rotate_left(29)
+    });
+    for i in 1..=IDENTITY_VALUES as u64 {
+        set.push(shingle::narrow(crate::minhash::fmix64(
+            digest ^ i.wrapping_mul(IDENTITY_MIX),
+        )));
+    }
+}
+
+/// Seed and multiplier of the story-text digest behind [`push_identity`].
+const IDENTITY_SEED: u64 = 0x5449_4E59_5445_5854; // "TINYTEXT"
+const IDENTITY_MIX: u64 = 0x9E37_79B9_7F4A_7C15;
+
 /// The first half of [`story_set`]: drops the shingles of boilerplate paragraphs (unless every
-/// paragraph is boilerplate), leaving the story shingles unsorted and possibly repeated. That is
-/// enough to sign the document (a min-hash does not depend on order or repeats); sorting can
-/// wait until a candidate pair needs the set.
+/// paragraph is boilerplate), leaving the story shingles unsorted and possibly repeated (a tiny
+/// set gets its identity values). That is enough to sign the document (a min-hash does not
+/// depend on order or repeats); sorting can wait until a candidate pair needs the set.
 fn story_shingles(d: &mut Prepared, bp: &Boilerplate) {
     let mut any_story = false;
     let mut any_boilerplate = false;
@@ -417,10 +471,15 @@ fn story_shingles(d: &mut Prepared, bp: &Boilerplate) {
         // A page that is all boilerplate still has content; compare it on all of it.
         d.all_boilerplate = true;
     }
+    if !d.shingles.is_empty() && is_tiny(&d.shingles) {
+        let story = d.paragraphs.iter().copied();
+        let all = !any_story;
+        push_identity(story.filter(|&h| all || !bp.contains(h)), &mut d.shingles);
+    }
 }
 
 /// Sorts and deduplicates the story sets whose flag in `which` equals `flag`, in parallel.
-fn sort_story_sets(sets: &mut [Vec<u64>], which: &[bool], flag: bool) {
+fn sort_story_sets(sets: &mut [Vec<Shingle>], which: &[bool], flag: bool) {
     sets.par_iter_mut()
         .zip(which)
         .filter(|(_, &w)| w == flag)
@@ -482,7 +541,7 @@ pub fn rep_key(published: Option<&str>, length: u32) -> RepKey {
 pub fn score_group(
     members: &[u32],
     keys: &[RepKey],
-    sets: &[Vec<u64>],
+    sets: &[Vec<Shingle>],
 ) -> Option<(u32, Vec<Member>)> {
     score_group_with(members, keys, |m, rep| {
         PairScore::exact(m, rep, &sets[m as usize], &sets[rep as usize])
@@ -531,7 +590,7 @@ impl KnownPairs {
     }
 
     /// [`PairScore::exact`] of `x` and `y`, from the known intersection when there is one.
-    fn score(&self, x: u32, y: u32, sets: &[Vec<u64>]) -> PairScore {
+    fn score(&self, x: u32, y: u32, sets: &[Vec<Shingle>]) -> PairScore {
         let (sx, sy) = (&sets[x as usize], &sets[y as usize]);
         match self.0.get(&Self::key(x, y)) {
             Some(&intersection) => PairScore {
@@ -754,7 +813,7 @@ pub fn run_prepared(
     );
     stats.empty = prepared.iter().filter(|p| p.shingles.is_empty()).count();
     stats.all_boilerplate = prepared.iter().filter(|p| p.all_boilerplate).count();
-    let mut sets: Vec<Vec<u64>> = prepared
+    let mut sets: Vec<Vec<Shingle>> = prepared
         .iter_mut()
         .map(|p| std::mem::take(&mut p.shingles))
         .collect();
@@ -907,5 +966,63 @@ mod tests {
         let cfg = Config::default();
         let p = cfg.lsh_params();
         assert_eq!(p.rows_used(), cfg.minhash.num_perm);
+    }
+
+    /// A prepared document of one paragraph per `(hash, shingles)`.
+    fn prepared(paras: &[(u64, &[Shingle])]) -> Prepared {
+        let mut p = Prepared::default();
+        for &(h, sh) in paras {
+            p.paragraphs.push(h);
+            p.shingles.extend_from_slice(sh);
+            p.paragraph_meta.push(ParagraphMeta {
+                words: 3,
+                shingle_end: p.shingles.len() as u32,
+            });
+        }
+        p
+    }
+
+    fn story(paras: &[(u64, &[Shingle])], bp: &Boilerplate) -> Vec<Shingle> {
+        let mut p = prepared(paras);
+        story_set_of(&mut p, bp);
+        p.shingles
+    }
+
+    #[test]
+    fn tiny_sets_match_only_when_their_text_does() {
+        let none = Boilerplate::default();
+        let v = VerifyConfig::default();
+        // One 32-bit shingle in common by chance, different paragraphs: not copies.
+        let a = story(&[(11, &[7])], &none);
+        let b = story(&[(22, &[7])], &none);
+        assert_eq!(a.len(), 1 + IDENTITY_VALUES);
+        let s = PairScore::exact(0, 1, &a, &b);
+        assert_eq!(s.intersection, 1);
+        assert!(!s.passes(&v), "{s:?}");
+        // Two in common by chance (two-shingle texts): still not.
+        let a2 = story(&[(11, &[7, 8])], &none);
+        let b2 = story(&[(22, &[8, 7])], &none);
+        assert!(!PairScore::exact(0, 1, &a2, &b2).passes(&v));
+        // The same text (same paragraphs, in any order, repeated or not): the same set.
+        assert_eq!(a, story(&[(11, &[7]), (11, &[7])], &none));
+        let ab = story(&[(11, &[7]), (33, &[9])], &none);
+        assert_eq!(ab, story(&[(33, &[9]), (11, &[7])], &none));
+        assert!(PairScore::exact(0, 1, &ab, &ab).passes(&v));
+        // Boilerplate paragraphs are not part of the story text, nor of its identity.
+        let bp = Boilerplate::from_hashes([44]);
+        assert_eq!(story(&[(11, &[7]), (44, &[1, 2, 3])], &bp), a);
+        // Three distinct shingles are not tiny: no identity values.
+        assert_eq!(story(&[(11, &[5, 6, 7])], &none), vec![5, 6, 7]);
+        assert!(story(&[], &none).is_empty());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn is_tiny_counts_distinct_values(v in proptest::collection::vec(0u32..5, 0..12)) {
+            let mut d = v.clone();
+            d.sort_unstable();
+            d.dedup();
+            proptest::prop_assert_eq!(is_tiny(&v), d.len() <= TINY_SET);
+        }
     }
 }

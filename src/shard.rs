@@ -14,10 +14,12 @@
 //! `wiredup cluster a.jsonl b.jsonl` with the same options, whatever the thread counts.
 //!
 //! The file is a framed file (`src/framed.rs`: magic `\x89WDS\r\n\x1a\n`, version, checksum,
-//! written atomically), specified in FORMAT.md. Size: about 8 bytes per raw shingle plus
-//! 16 per paragraph, so roughly 3.2 KB per news article (measured on generated news: 323 MB
-//! for 100,000 articles of 262 MB of JSON). Reading checks every count against the bytes left and every paragraph's
-//! shingle range, so a damaged or hostile file is an error, never a panic.
+//! written atomically), specified in FORMAT.md. Size: 4 bytes per raw shingle plus 16 per
+//! paragraph, so roughly 1.7 KB per news article (version 1 stored 8 bytes per shingle: 323 MB
+//! for 100,000 generated articles of 262 MB of JSON; version 1 files are still read, their
+//! shingles narrowed as [`crate::shingle::narrow`] does). Reading checks every count against
+//! the bytes left and every paragraph's shingle range, so a damaged or hostile file is an
+//! error, never a panic.
 
 use std::collections::HashMap;
 use std::io::{self, BufReader, Read, Write};
@@ -26,10 +28,11 @@ use std::path::Path;
 use crate::framed::{self, bad, le_u32, le_u64, BodyReader, BodyWriter, OpenError, ReadFail};
 use crate::io::{Document, Origin};
 use crate::pipeline::{ParagraphMeta, Prepared};
-use crate::shingle::{ShingleConfig, ShingleKind};
+use crate::shingle::{narrow, Shingle, ShingleConfig, ShingleKind};
 
-/// Format version written by this build (and the newest it reads).
-pub const FORMAT_VERSION: u32 = 1;
+/// Format version written by this build (and the newest it reads). Version 2 stores shingles
+/// in 32 bits; version 1 stored them in 64.
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Magic number of shard files: a non-ASCII byte, `WDS`, CR LF, Ctrl-Z, LF.
 pub const MAGIC: [u8; 8] = *b"\x89WDS\r\n\x1a\n";
@@ -139,15 +142,15 @@ fn write_body<W: Write>(
 
 /// Appends a prepared document in the shard layout (also the record of an out-of-core run's
 /// spill file): paragraph count (u32), per paragraph its hash (u64), word count and shingle
-/// end (u32 each), shingle count (u32), the shingles (u64 each); little-endian.
+/// end (u32 each), shingle count (u32), the shingles (u32 each); little-endian.
 pub(crate) fn encode_prepared(
     paragraphs: &[u64],
     meta: &[ParagraphMeta],
-    shingles: &[u64],
+    shingles: &[Shingle],
     buf: &mut Vec<u8>,
 ) -> io::Result<()> {
     let count = |n: usize| u32::try_from(n).map_err(|_| io::Error::other("count over 2^32"));
-    buf.reserve(8 + 16 * paragraphs.len() + 8 * shingles.len());
+    buf.reserve(8 + 16 * paragraphs.len() + 4 * shingles.len());
     buf.extend_from_slice(&count(paragraphs.len())?.to_le_bytes());
     for (&h, m) in paragraphs.iter().zip(meta) {
         buf.extend_from_slice(&h.to_le_bytes());
@@ -205,12 +208,12 @@ pub(crate) fn decode_prepared(b: &[u8]) -> Result<(Prepared, usize), String> {
     let pb = b.get(4..para_end).ok_or("record truncated in paragraphs")?;
     let (paragraphs, paragraph_meta) = decode_paragraphs(pb);
     let ns = u32_at(para_end)?;
-    let end = para_end + 4 + ns.checked_mul(8).ok_or("shingle count too large")?;
+    let end = para_end + 4 + ns.checked_mul(4).ok_or("shingle count too large")?;
     let sb = b
         .get(para_end + 4..end)
         .ok_or("record truncated in shingles")?;
     check_ranges(&paragraph_meta, ns)?;
-    let shingles = sb.chunks_exact(8).map(|c| le_u64(c, 0)).collect();
+    let shingles = sb.chunks_exact(4).map(|c| le_u32(c, 0)).collect();
     let p = Prepared {
         paragraphs,
         paragraph_meta,
@@ -228,7 +231,7 @@ pub(crate) fn decode_prepared(b: &[u8]) -> Result<(Prepared, usize), String> {
 /// damaged file.
 pub fn read(path: &Path) -> Result<(ShingleConfig, Shards), ShardError> {
     let p = || path.display().to_string();
-    framed::open(path, &MAGIC, FORMAT_VERSION, |r, _version| parse_body(r)).map_err(|e| match e {
+    framed::open(path, &MAGIC, FORMAT_VERSION, parse_body).map_err(|e| match e {
         OpenError::Io(source) => ShardError::Io { path: p(), source },
         OpenError::BadMagic => ShardError::NotAShard { path: p() },
         OpenError::Version(found) => ShardError::Version { path: p(), found },
@@ -238,7 +241,10 @@ pub fn read(path: &Path) -> Result<(ShingleConfig, Shards), ShardError> {
 
 fn parse_body(
     r: &mut BodyReader<BufReader<std::fs::File>>,
+    version: u32,
 ) -> Result<(ShingleConfig, Shards), ReadFail> {
+    // Bytes per stored shingle: version 1 kept the whole 64-bit hash.
+    let width = if version == 1 { 8 } else { 4 };
     let kind = match r.u8()? {
         0 => ShingleKind::Words,
         1 => ShingleKind::Chars,
@@ -282,12 +288,16 @@ fn parse_body(
         read_exact_into(r, &mut buf, np * 16)?;
         let (paragraphs, paragraph_meta) = decode_paragraphs(&buf);
         let ns = r.u32()?;
-        let ns = r.fits(u64::from(ns), 8, "shingles")?;
+        let ns = r.fits(u64::from(ns), width as u64, "shingles")?;
         if let Err(what) = check_ranges(&paragraph_meta, ns) {
             return bad(format!("document {id:?}: {what}"));
         }
-        read_exact_into(r, &mut buf, ns * 8)?;
-        let shingles: Vec<u64> = buf.chunks_exact(8).map(|c| le_u64(c, 0)).collect();
+        read_exact_into(r, &mut buf, ns * width)?;
+        let shingles: Vec<Shingle> = if width == 8 {
+            buf.chunks_exact(8).map(|c| narrow(le_u64(c, 0))).collect()
+        } else {
+            buf.chunks_exact(4).map(|c| le_u32(c, 0)).collect()
+        };
         out.docs.push(Document {
             id,
             text: String::new(),
@@ -413,6 +423,43 @@ mod tests {
             assert_eq!(a.paragraph_meta, b.paragraph_meta);
             assert_eq!(a.shingles, b.shingles);
         }
+    }
+
+    #[test]
+    fn version_1_shingles_are_read_narrowed() {
+        // A version-1 shard, written as that version laid it out: 64-bit shingles.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v1.wds");
+        let wide: [u64; 2] = [0x1_0000_0007, 0xFFFF_FFFF_0000_0009];
+        framed::save_atomic(&path, &MAGIC, 1, |w| {
+            w.put(&[0])?;
+            w.u32(3)?;
+            w.u64(ShingleConfig::default().seed)?;
+            w.u64(1)?;
+            w.str("a")?;
+            w.put(&[0])?;
+            w.str("in.jsonl")?;
+            w.u64(1)?;
+            w.u32(1)?;
+            w.u64(5)?;
+            w.u32(3)?;
+            w.u32(2)?;
+            w.u32(2)?;
+            for x in wide {
+                w.u64(x)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        let (cfg, got) = read(&path).unwrap();
+        assert_eq!(cfg, ShingleConfig::default());
+        assert_eq!(got.docs[0].id, "a");
+        assert_eq!(got.prepared[0].paragraphs, vec![5]);
+        assert_eq!(
+            got.prepared[0].shingles,
+            vec![narrow(wide[0]), narrow(wide[1])]
+        );
+        assert_eq!(got.prepared[0].shingles, vec![7, 9]);
     }
 
     #[test]

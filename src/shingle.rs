@@ -2,8 +2,16 @@
 //!
 //! Splits each normalized paragraph into overlapping k-grams (word k-grams by default, character
 //! k-grams for text without spaces or with heavy OCR noise) and hashes each one once with seeded
-//! xxh3-64. A document becomes a sorted, deduplicated `Vec<u64>` of shingle hashes: the set that
-//! MinHash sketches and that verification intersects exactly.
+//! xxh3-64, kept as its low 32 bits (a [`Shingle`]). A document becomes a sorted, deduplicated
+//! `Vec<u32>` of shingle hashes: the set that MinHash sketches and that verification intersects
+//! exactly.
+//!
+//! **Why 32 bits.** The sets are most of the memory of a run (about 360 shingles per generated
+//! news article) and are read cold by the sketch, the sort and verification. Two shingles of
+//! two compared documents share a 32-bit hash by accident with probability about
+//! `|A| |B| / 2^32` per pair (3e-5 for two 400-shingle articles): a rounding error on a
+//! similarity, never a match. The 64-bit hash is still computed (words are mixed in 64 bits)
+//! and narrowed once, when stored.
 //!
 //! Shingles never cross a paragraph break. Scrapers insert repeated headlines, photo captions and
 //! ads *between* paragraphs; with paragraph-bounded shingles such an insertion adds its own
@@ -58,6 +66,16 @@ impl Default for ShingleConfig {
     }
 }
 
+/// A shingle as stored in sets: the low 32 bits of its 64-bit hash (see the module docs).
+pub type Shingle = u32;
+
+/// The stored form of a 64-bit shingle hash. Also how a 64-bit set of an older index or shard
+/// is read.
+#[inline]
+pub fn narrow(h: u64) -> Shingle {
+    h as u32
+}
+
 /// Reusable buffers, so shingling a document allocates nothing once warmed up.
 #[derive(Debug, Default)]
 pub struct Scratch {
@@ -107,7 +125,7 @@ pub fn shingle_paragraph_facts(
     para: &str,
     cfg: &ShingleConfig,
     scratch: &mut Scratch,
-    out: &mut Vec<u64>,
+    out: &mut Vec<Shingle>,
 ) -> ParagraphFacts {
     shingle_paragraph(para, cfg, scratch, out);
     let words = if para.is_empty() {
@@ -131,7 +149,7 @@ pub fn shingle_normalized_paragraph(
     para: &Paragraph<'_>,
     cfg: &ShingleConfig,
     scratch: &mut Scratch,
-    out: &mut Vec<u64>,
+    out: &mut Vec<Shingle>,
 ) -> ParagraphFacts {
     if cfg.kind != ShingleKind::Words {
         return shingle_paragraph_facts(para.text, cfg, scratch, out);
@@ -149,13 +167,13 @@ pub fn shingle_normalized_paragraph(
 /// Appends the shingles of one paragraph's word hashes: its k-word windows, or one shingle
 /// when it has at most k words.
 #[inline]
-fn push_word_shingles(words: &[u64], cfg: &ShingleConfig, out: &mut Vec<u64>) {
+fn push_word_shingles(words: &[u64], cfg: &ShingleConfig, out: &mut Vec<Shingle>) {
     let k = cfg.k.max(1);
     if words.is_empty() {
         return;
     }
     if words.len() <= k {
-        out.push(combine(words, cfg.seed));
+        out.push(narrow(combine(words, cfg.seed)));
         return;
     }
     #[cfg(target_arch = "x86_64")]
@@ -165,11 +183,11 @@ fn push_word_shingles(words: &[u64], cfg: &ShingleConfig, out: &mut Vec<u64>) {
         let windows = &mut out[start..];
         let done = wide::combine_windows(words, k, cfg.seed, windows);
         for (i, o) in windows.iter_mut().enumerate().skip(done) {
-            *o = combine(&words[i..i + k], cfg.seed);
+            *o = narrow(combine(&words[i..i + k], cfg.seed));
         }
         return;
     }
-    out.extend(words.windows(k).map(|w| combine(w, cfg.seed)));
+    out.extend(words.windows(k).map(|w| narrow(combine(w, cfg.seed))));
 }
 
 /// [`combine`] for eight windows at a time with AVX-512 (64-bit multiplies in vector lanes),
@@ -184,6 +202,8 @@ pub(crate) mod wide {
 
     /// Windows per vector.
     pub const LANES: usize = 8;
+    /// Set values per block of [`intersect_blocks`] (32-bit shingles).
+    pub const BLOCK: usize = 16;
 
     /// Whether this CPU has AVX-512F and AVX-512DQ, which [`combine_windows`] (and the sketch's
     /// vector rounds) use; cached by the standard library.
@@ -194,45 +214,45 @@ pub(crate) mod wide {
 
     /// Writes the shingle hashes of windows `0..8m` (`m = out.len() / 8`) of `words` into
     /// `out`; returns `8m`. Needs `out.len() == words.len() - k + 1` and [`available`].
-    pub fn combine_windows(words: &[u64], k: usize, seed: u64, out: &mut [u64]) -> usize {
+    pub fn combine_windows(words: &[u64], k: usize, seed: u64, out: &mut [u32]) -> usize {
         assert!(available() && k >= 1 && out.len() + k == words.len() + 1);
         // SAFETY: the CPU has AVX-512F and AVX-512DQ (asserted just above).
         unsafe { combine_windows_avx512(words, k, seed, out) }
     }
 
-    /// Counts the common values of two sorted, deduplicated sets eight by eight: a block of
-    /// `a` against each value of the current block of `b` (eight compares into one mask), then
+    /// Counts the common values of two sorted, deduplicated sets sixteen by sixteen: a block of
+    /// `a` against each value of the current block of `b` (sixteen compares into one mask), then
     /// the block with the smaller last value moves on (both when equal). A common value sits in
     /// one block of each set, and those two blocks are current together exactly once, so it is
     /// counted once. Returns where the blocks stopped and the count so far; the caller merges
     /// the rest.
-    pub fn intersect_blocks(a: &[u64], b: &[u64]) -> (usize, usize, usize) {
+    pub fn intersect_blocks(a: &[u32], b: &[u32]) -> (usize, usize, usize) {
         assert!(available());
         // SAFETY: the CPU has AVX-512F and AVX-512DQ (asserted just above).
         unsafe { intersect_blocks_avx512(a, b) }
     }
 
     #[target_feature(enable = "avx512f,avx512dq")]
-    fn intersect_blocks_avx512(a: &[u64], b: &[u64]) -> (usize, usize, usize) {
+    fn intersect_blocks_avx512(a: &[u32], b: &[u32]) -> (usize, usize, usize) {
         let (mut i, mut j, mut n) = (0usize, 0usize, 0usize);
-        while i + LANES <= a.len() && j + LANES <= b.len() {
-            let (ba, bb) = (&a[i..i + LANES], &b[j..j + LANES]);
-            // SAFETY: `ba` is eight u64s; the load is unaligned.
-            let va = unsafe { _mm512_loadu_epi64(ba.as_ptr().cast()) };
-            let mut hit: __mmask8 = 0;
+        while i + BLOCK <= a.len() && j + BLOCK <= b.len() {
+            let (ba, bb) = (&a[i..i + BLOCK], &b[j..j + BLOCK]);
+            // SAFETY: `ba` is sixteen u32s; the load is unaligned.
+            let va = unsafe { _mm512_loadu_epi32(ba.as_ptr().cast()) };
+            let mut hit: __mmask16 = 0;
             for &y in bb {
-                hit |= _mm512_cmpeq_epu64_mask(va, _mm512_set1_epi64(y as i64));
+                hit |= _mm512_cmpeq_epu32_mask(va, _mm512_set1_epi32(y as i32));
             }
             n += hit.count_ones() as usize;
-            let (la, lb) = (ba[LANES - 1], bb[LANES - 1]);
-            i += usize::from(la <= lb) * LANES;
-            j += usize::from(lb <= la) * LANES;
+            let (la, lb) = (ba[BLOCK - 1], bb[BLOCK - 1]);
+            i += usize::from(la <= lb) * BLOCK;
+            j += usize::from(lb <= la) * BLOCK;
         }
         (i, j, n)
     }
 
     #[target_feature(enable = "avx512f,avx512dq")]
-    fn combine_windows_avx512(words: &[u64], k: usize, seed: u64, out: &mut [u64]) -> usize {
+    fn combine_windows_avx512(words: &[u64], k: usize, seed: u64, out: &mut [u32]) -> usize {
         let full = out.len() / LANES * LANES;
         let c = _mm512_set1_epi64(super::MIX as i64);
         let f1 = _mm512_set1_epi64(super::FINAL_1 as i64);
@@ -252,8 +272,10 @@ pub(crate) mod wide {
             acc = _mm512_xor_si512(acc, _mm512_srli_epi64::<29>(acc));
             acc = _mm512_mullo_epi64(acc, f2);
             acc = _mm512_xor_si512(acc, _mm512_srli_epi64::<32>(acc));
-            // SAFETY: `dst` is eight u64s to write; the store is unaligned.
-            unsafe { _mm512_storeu_epi64(dst.as_mut_ptr().cast(), acc) };
+            // The low 32 bits of each lane, as `narrow` keeps them.
+            let narrow = _mm512_cvtepi64_epi32(acc);
+            // SAFETY: `dst` is eight u32s to write; the store is unaligned.
+            unsafe { _mm256_storeu_si256(dst.as_mut_ptr().cast(), narrow) };
         }
         full
     }
@@ -264,7 +286,7 @@ pub fn shingle_paragraph(
     para: &str,
     cfg: &ShingleConfig,
     scratch: &mut Scratch,
-    out: &mut Vec<u64>,
+    out: &mut Vec<Shingle>,
 ) {
     scratch.word_hashes.clear();
     if para.is_empty() {
@@ -293,7 +315,7 @@ pub fn shingle_paragraph(
             offsets.extend(para.char_indices().map(|(i, _)| i as u32));
             let n = offsets.len();
             if n <= k {
-                out.push(xxh3_64_with_seed(bytes, cfg.seed));
+                out.push(narrow(xxh3_64_with_seed(bytes, cfg.seed)));
                 return;
             }
             for i in 0..=n - k {
@@ -303,14 +325,14 @@ pub fn shingle_paragraph(
                 } else {
                     bytes.len()
                 };
-                out.push(xxh3_64_with_seed(&bytes[start..end], cfg.seed));
+                out.push(narrow(xxh3_64_with_seed(&bytes[start..end], cfg.seed)));
             }
         }
     }
 }
 
 /// Sorts and deduplicates a shingle buffer into a set.
-pub fn into_set(mut v: Vec<u64>) -> Vec<u64> {
+pub fn into_set(mut v: Vec<Shingle>) -> Vec<Shingle> {
     v.sort_unstable();
     v.dedup();
     v
@@ -321,7 +343,7 @@ pub fn shingle_set<'a>(
     paragraphs: impl Iterator<Item = &'a str>,
     cfg: &ShingleConfig,
     scratch: &mut Scratch,
-) -> Vec<u64> {
+) -> Vec<Shingle> {
     let mut out = Vec::new();
     for p in paragraphs {
         shingle_paragraph(p, cfg, scratch, &mut out);
@@ -330,13 +352,13 @@ pub fn shingle_set<'a>(
 }
 
 /// Size of the intersection of two sorted, deduplicated sets (linear merge; on CPUs with
-/// AVX-512, blocks of eight compared at once first, the merge finishing).
+/// AVX-512, blocks of sixteen compared at once first, the merge finishing).
 ///
 /// Branch-free steps: which side advances depends on data the branch predictor cannot guess
 /// (about half the steps go each way), so both indices advance by comparison results instead.
-pub fn intersection_size(a: &[u64], b: &[u64]) -> usize {
+pub fn intersection_size(a: &[Shingle], b: &[Shingle]) -> usize {
     #[cfg(target_arch = "x86_64")]
-    if a.len() >= 2 * wide::LANES && b.len() >= 2 * wide::LANES && wide::available() {
+    if a.len() >= 2 * wide::BLOCK && b.len() >= 2 * wide::BLOCK && wide::available() {
         let (i, j, n) = wide::intersect_blocks(a, b);
         return n + merge_count(&a[i..], &b[j..]);
     }
@@ -344,7 +366,7 @@ pub fn intersection_size(a: &[u64], b: &[u64]) -> usize {
 }
 
 /// [`intersection_size`] by the scalar merge.
-fn merge_count(a: &[u64], b: &[u64]) -> usize {
+fn merge_count(a: &[Shingle], b: &[Shingle]) -> usize {
     let (mut i, mut j, mut n) = (0, 0, 0);
     while i < a.len() && j < b.len() {
         let (x, y) = (a[i], b[j]);
@@ -368,7 +390,7 @@ mod tests {
         }
     }
 
-    fn set(paras: &[&str], cfg: &ShingleConfig) -> Vec<u64> {
+    fn set(paras: &[&str], cfg: &ShingleConfig) -> Vec<Shingle> {
         shingle_set(paras.iter().copied(), cfg, &mut Scratch::default())
     }
 
@@ -381,8 +403,8 @@ mod tests {
         let cfg = words(2);
         let got = set(&["a b c"], &cfg);
         let want = into_set(vec![
-            combine(&[word_hash("a"), word_hash("b")], 7),
-            combine(&[word_hash("b"), word_hash("c")], 7),
+            narrow(combine(&[word_hash("a"), word_hash("b")], 7)),
+            narrow(combine(&[word_hash("b"), word_hash("c")], 7)),
         ]);
         assert_eq!(got, want);
         // Order matters.
@@ -392,10 +414,10 @@ mod tests {
     #[test]
     fn short_paragraph_is_one_shingle() {
         let cfg = words(5);
-        let want = combine(
+        let want = narrow(combine(
             &[word_hash("spread"), word_hash("the"), word_hash("love")],
             7,
-        );
+        ));
         assert_eq!(set(&["spread the love"], &cfg), vec![want]);
         assert!(set(&[], &cfg).is_empty());
         assert!(set(&[""], &cfg).is_empty());
@@ -448,15 +470,15 @@ mod tests {
             // On a CPU with AVX-512 this runs the eight-lane path for every paragraph of at
             // least k + 7 words, and the scalar tail after it; `out` may already hold shingles.
             let cfg = ShingleConfig { kind: ShingleKind::Words, k, seed };
-            let mut out = vec![1u64; before];
+            let mut out = vec![1u32; before];
             push_word_shingles(&words, &cfg, &mut out);
-            let mut want = vec![1u64; before];
+            let mut want = vec![1u32; before];
             if words.len() <= k {
                 if !words.is_empty() {
-                    want.push(combine(&words, seed));
+                    want.push(narrow(combine(&words, seed)));
                 }
             } else {
-                want.extend(words.windows(k).map(|w| combine(w, seed)));
+                want.extend(words.windows(k).map(|w| narrow(combine(w, seed))));
             }
             prop_assert_eq!(out, want);
         }
@@ -498,21 +520,21 @@ mod tests {
 
         #[test]
         fn block_intersection_matches_the_merge(
-            a in proptest::collection::btree_set(0u64..400, 0..200),
-            b in proptest::collection::btree_set(0u64..400, 0..200),
+            a in proptest::collection::btree_set(0u32..400, 0..200),
+            b in proptest::collection::btree_set(0u32..400, 0..200),
         ) {
-            // Dense values, so blocks overlap in every way; on a CPU with AVX-512 sets of 16
+            // Dense values, so blocks overlap in every way; on a CPU with AVX-512 sets of 32
             // or more take the block path, then the merge finishes.
-            let av: Vec<u64> = a.iter().copied().collect();
-            let bv: Vec<u64> = b.iter().copied().collect();
+            let av: Vec<u32> = a.iter().copied().collect();
+            let bv: Vec<u32> = b.iter().copied().collect();
             prop_assert_eq!(intersection_size(&av, &bv), a.intersection(&b).count());
             prop_assert_eq!(intersection_size(&av, &bv), merge_count(&av, &bv));
         }
 
         #[test]
-        fn intersection_matches_naive(a in proptest::collection::btree_set(0u64..50, 0..30), b in proptest::collection::btree_set(0u64..50, 0..30)) {
-            let av: Vec<u64> = a.iter().copied().collect();
-            let bv: Vec<u64> = b.iter().copied().collect();
+        fn intersection_matches_naive(a in proptest::collection::btree_set(0u32..50, 0..30), b in proptest::collection::btree_set(0u32..50, 0..30)) {
+            let av: Vec<u32> = a.iter().copied().collect();
+            let bv: Vec<u32> = b.iter().copied().collect();
             prop_assert_eq!(intersection_size(&av, &bv), a.intersection(&b).count());
         }
     }

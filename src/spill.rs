@@ -2,8 +2,8 @@
 //! per document is small (`wiredup cluster --spill-dir DIR`).
 //!
 //! An in-memory run ([`crate::pipeline::run_prepared`]) holds every document's raw shingles
-//! (about 8 bytes per word), its signature and its band keys at once: about 4.8 KB per news
-//! article, 45 GiB at 10 million. Here each of those lives in a file for the one pass that
+//! (about 4 bytes per word), its signature and its band keys at once: about 3.7 KB per news
+//! article, 35 GiB at 10 million. Here each of those lives in a file for the one pass that
 //! needs it, and memory holds what is indexed by document (about 90 bytes each, ids
 //! included; about 360 at the peak, while boilerplate is counted: 3.5 GiB at 10 million
 //! articles) plus one bounded working set at a time:
@@ -42,7 +42,7 @@
 //! downstream of LSH (pair order, guarded merges, representative choice) depends on document
 //! order only, never on the numbers themselves.
 //!
-//! **Cost.** Disk: about 1.3x the JSONL input for `prepared.bin` (8 bytes per word), 8 bytes per
+//! **Cost.** Disk: about 0.7x the JSONL input for `prepared.bin` (4 bytes per word), 8 bytes per
 //! band per document for the band files, and the candidates' story sets (with copies) for the
 //! group files; each file is deleted once read for the last time, and the spill directory at
 //! the end (also on error; a killed process leaves its `wiredup-spill-PID-*` directory
@@ -82,6 +82,7 @@ use crate::pipeline::{
     Prepared, Stats,
 };
 use crate::shard::{decode_prepared, encode_prepared};
+use crate::shingle::Shingle;
 use crate::verify::{self, PairScore, VerifyStats};
 
 /// Where and how an out-of-core run keeps its files.
@@ -560,7 +561,7 @@ pub fn run(
 
     // 5. verification, in groups of candidate pairs whose documents' story sets fit the budget
     //    together (a document may be copied into several groups).
-    let set_bytes = |d: u32| 8 * u64::from(sizes[d as usize]) + 8;
+    let set_bytes = |d: u32| 4 * u64::from(sizes[d as usize]) + 8;
     let groups = verify_groups(n, &cands, set_bytes, spill.partition_bytes);
     let lists: Vec<&[u32]> = groups.iter().map(|g| g.members.as_slice()).collect();
     let paths: Vec<PathBuf> = (0..groups.len())
@@ -1267,8 +1268,8 @@ fn scatter_sets(
 }
 
 /// Appends one story-set record (document number, set size, the set) to a group file.
-fn write_set<W: Write>(w: &mut W, doc: u32, set: &[u64]) -> io::Result<()> {
-    let mut buf = Vec::with_capacity(8 + 8 * set.len());
+fn write_set<W: Write>(w: &mut W, doc: u32, set: &[Shingle]) -> io::Result<()> {
+    let mut buf = Vec::with_capacity(8 + 4 * set.len());
     buf.extend_from_slice(&doc.to_le_bytes());
     buf.extend_from_slice(&(set.len() as u32).to_le_bytes());
     for &h in set {
@@ -1303,13 +1304,13 @@ fn each_set(
         if doc as usize >= n {
             return Err(corrupt(format!("document {doc} of {n}")));
         }
-        if at + 8 + 8 * count > len {
+        if at + 8 + 4 * count > len {
             return Err(corrupt(format!("set of document {doc} truncated")));
         }
-        body.resize(8 * count as usize, 0);
+        body.resize(4 * count as usize, 0);
         r.read_exact(&mut body).map_err(io_err(path))?;
         f(doc, &head, &body)?;
-        at += 8 + 8 * count;
+        at += 8 + 4 * count;
     }
     Ok(())
 }
@@ -1339,12 +1340,12 @@ fn route_sets(from: &Path, n: usize, part: &[u32], paths: &[PathBuf]) -> Result<
 /// Reads a group file of story sets: its documents (returned ascending, in whatever order the
 /// file holds them) and their sets. Streamed, so memory holds the sets once, not the file
 /// besides.
-fn load_sets(path: &Path, n: usize) -> Result<(Vec<u32>, Vec<Vec<u64>>), SpillError> {
-    let mut records: Vec<(u32, Vec<u64>)> = Vec::new();
+fn load_sets(path: &Path, n: usize) -> Result<(Vec<u32>, Vec<Vec<Shingle>>), SpillError> {
+    let mut records: Vec<(u32, Vec<Shingle>)> = Vec::new();
     each_set(path, n, |doc, _, body| {
         let set = body
-            .chunks_exact(8)
-            .map(|c| crate::framed::le_u64(c, 0))
+            .chunks_exact(4)
+            .map(|c| crate::framed::le_u32(c, 0))
             .collect();
         records.push((doc, set));
         Ok(())
@@ -1393,7 +1394,7 @@ fn renumber(docs: &[u32], s: PairScore) -> PairScore {
 /// each document's label (lowest member of its cluster) and the clusters (ids unset).
 fn cluster_group(
     docs: &[u32],
-    sets: &[Vec<u64>],
+    sets: &[Vec<Shingle>],
     pairs: &[PairScore],
     cfg: &Config,
     keys: &[RepKey],
@@ -1438,7 +1439,7 @@ mod tests {
     use super::*;
 
     /// A group file of story sets, as `scatter_sets` and `route_sets` write them.
-    fn group_file(records: &[(u32, &[u64])]) -> Vec<u8> {
+    fn group_file(records: &[(u32, &[Shingle])]) -> Vec<u8> {
         let mut out = Vec::new();
         for (doc, set) in records {
             write_set(&mut out, *doc, set).unwrap_or_else(|e| panic!("{e}"));

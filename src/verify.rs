@@ -31,7 +31,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::minhash::{estimate_jaccard, Signatures};
-use crate::shingle::intersection_size;
+use crate::shingle::{intersection_size, Shingle};
 
 /// When a pair counts as a copy.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -66,7 +66,7 @@ pub struct PairScore {
 
 impl PairScore {
     /// Scores two sorted shingle sets.
-    pub fn exact(a: u32, b: u32, set_a: &[u64], set_b: &[u64]) -> Self {
+    pub fn exact(a: u32, b: u32, set_a: &[Shingle], set_b: &[Shingle]) -> Self {
         PairScore {
             a,
             b,
@@ -145,8 +145,8 @@ pub fn estimated_intersection_upper(sig_a: &[u32], sig_b: &[u32], size_a: u32, s
 pub fn verify_pair(
     a: u32,
     b: u32,
-    (sa, ga): (&[u64], Option<&[u32]>),
-    (sb, gb): (&[u64], Option<&[u32]>),
+    (sa, ga): (&[Shingle], Option<&[u32]>),
+    (sb, gb): (&[Shingle], Option<&[u32]>),
     cfg: &VerifyConfig,
 ) -> (Option<PairScore>, bool) {
     let (na, nb) = (sa.len() as u32, sb.len() as u32);
@@ -172,7 +172,7 @@ pub struct VerifyStats {
 /// Verifies candidates; returns the accepted pairs (in candidate order) and the counts.
 pub fn verify(
     candidates: &[(u32, u32)],
-    sets: &[Vec<u64>],
+    sets: &[Vec<Shingle>],
     sigs: &Signatures,
     cfg: &VerifyConfig,
 ) -> (Vec<PairScore>, VerifyStats) {
@@ -212,7 +212,7 @@ mod tests {
     use super::*;
     use crate::minhash::MinHashConfig;
 
-    fn range(r: std::ops::Range<u64>) -> Vec<u64> {
+    fn range(r: std::ops::Range<u32>) -> Vec<u32> {
         r.collect()
     }
 
@@ -247,16 +247,16 @@ mod tests {
     #[test]
     fn estimate_prefilter_never_rejects_a_passing_pair() {
         let cfg = VerifyConfig::default();
-        let mix = |v: Vec<u64>| {
-            let mut v: Vec<u64> = v
+        let mix = |v: Vec<u32>| {
+            let mut v: Vec<u32> = v
                 .into_iter()
-                .map(|x| x.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xABCD)
+                .map(|x| x.wrapping_mul(0x7F4A_7C15) ^ 0xABCD)
                 .collect();
             v.sort_unstable();
             v
         };
         let mut sets = Vec::new();
-        for cut in [20u64, 40, 60, 80, 100, 150, 200, 300] {
+        for cut in [20u32, 40, 60, 80, 100, 150, 200, 300] {
             sets.push(mix(range(0..300)));
             sets.push(mix(range(300 - cut..600 - cut)));
             sets.push(mix(range(0..cut)));

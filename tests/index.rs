@@ -23,7 +23,10 @@ use wiredup::io::{Document, Origin};
 use wiredup::pipeline::{parse_time, Config};
 
 const BIN: &str = env!("CARGO_BIN_EXE_wiredup");
-const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/index-v1.wdx");
+/// An index written by a version-1 writer (64-bit shingles), kept to test that it still opens.
+const FIXTURE_V1: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/index-v1.wdx");
+/// The same documents written by a version-2 writer (32-bit shingles).
+const FIXTURE_V2: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/index-v2.wdx");
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -220,27 +223,24 @@ fn fixture_docs() -> Vec<Document> {
 }
 
 #[test]
-#[ignore = "writes tests/fixtures/index-v1.wdx; run only to regenerate the fixture on purpose"]
-fn write_fixture_v1() {
+#[ignore = "writes tests/fixtures/index-v2.wdx; run only to regenerate the fixture on purpose"]
+fn write_fixture_v2() {
     assert_eq!(
-        FORMAT_VERSION, 1,
-        "the v1 fixture must be written by a version-1 writer"
+        FORMAT_VERSION, 2,
+        "the v2 fixture must be written by a version-2 writer"
     );
     let mut index =
         Index::build(&fixture_docs(), &Config::default()).unwrap_or_else(|e| panic!("{e}"));
-    if let Some(dir) = Path::new(FIXTURE).parent() {
+    if let Some(dir) = Path::new(FIXTURE_V2).parent() {
         fs::create_dir_all(dir).unwrap_or_else(|e| panic!("{e}"));
     }
     index
-        .save(Path::new(FIXTURE))
+        .save(Path::new(FIXTURE_V2))
         .unwrap_or_else(|e| panic!("{e}"));
 }
 
-#[test]
-fn fixture_v1_opens_with_its_contents() {
-    let index = Index::open(Path::new(FIXTURE)).unwrap_or_else(|e| {
-        panic!("{e} (regenerate with: cargo test --release --test index -- --ignored write_fixture_v1)")
-    });
+/// The contents every fixture must open with, whatever version wrote it.
+fn check_fixture(index: &Index) {
     let want: Vec<String> = fixture_docs().into_iter().map(|d| d.id).collect();
     assert_eq!(index.ids().collect::<Vec<_>>(), want);
     assert_eq!(index.config().minhash.num_perm, 128);
@@ -288,17 +288,39 @@ fn fixture_v1_opens_with_its_contents() {
     assert_eq!(r[1].matches[0].containment_query_in_match, 1.0);
     assert!(r[2].matches.is_empty());
 
-    // Saving what was read gives the same bytes while this build writes version 1: the format
+    // What was read is what this build would build from the same documents: the story sets,
+    // signatures and stats (a version-1 file's 64-bit shingles are narrowed and re-signed).
+    let built = Index::build(&fixture_docs(), &Config::default()).unwrap_or_else(|e| panic!("{e}"));
+    for id in &want {
+        assert_eq!(index.story_set(id), built.story_set(id), "{id}");
+        assert_eq!(index.signature(id), built.signature(id), "{id}");
+    }
+    assert_eq!(index.stats(), built.stats());
+}
+
+#[test]
+fn fixture_v1_opens_with_its_contents() {
+    let index = Index::open(Path::new(FIXTURE_V1)).unwrap_or_else(|e| panic!("{e}"));
+    check_fixture(&index);
+}
+
+#[test]
+fn fixture_v2_opens_with_its_contents() {
+    let index = Index::open(Path::new(FIXTURE_V2)).unwrap_or_else(|e| {
+        panic!("{e} (regenerate with: cargo test --release --test index -- --ignored write_fixture_v2)")
+    });
+    check_fixture(&index);
+    // Saving what was read gives the same bytes while this build writes version 2: the format
     // did not change without a version bump.
-    if FORMAT_VERSION == 1 {
+    if FORMAT_VERSION == 2 {
         let dir = tempdir();
         let copy = dir.path().join("copy.wdx");
         let mut again = index.clone();
         again.save(&copy).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
             fs::read(&copy).ok(),
-            fs::read(FIXTURE).ok(),
-            "format-1 bytes changed: bump FORMAT_VERSION and keep reading version 1"
+            fs::read(FIXTURE_V2).ok(),
+            "format-2 bytes changed: bump FORMAT_VERSION and keep reading version 2"
         );
     }
 }
@@ -332,7 +354,7 @@ fn index_commands_round_trip() {
     let v: Value = serde_json::from_str(text(&o).trim()).unwrap_or_default();
     assert_eq!(v["stats"]["documents"], 9);
     assert_eq!(v["stats"]["duplicates"], 4);
-    assert_eq!(v["format_version"], 1);
+    assert_eq!(v["format_version"], FORMAT_VERSION);
     let o = ok(&["index", "stats", s(&idx)], None);
     assert!(text(&o).contains("documents:    9"), "{}", text(&o));
 

@@ -24,7 +24,7 @@ use wiredup::lsh;
 use wiredup::minhash::{Hasher, Scheme};
 use wiredup::output::{self, Format};
 use wiredup::pipeline::{self, Config, Options, ParagraphMeta, Prepared};
-use wiredup::shingle::ShingleKind;
+use wiredup::shingle::{Shingle, ShingleKind};
 use wiredup::verify::{self, PairScore};
 
 /// Keyword arguments to options; unknown names are errors (a typo must not be ignored).
@@ -212,7 +212,7 @@ impl Signer {
     }
 
     /// Signature bytes and band keys of one story set (`None` and no keys when it is empty).
-    fn sign(&self, set: &[u64]) -> (Option<Vec<u8>>, Vec<i64>) {
+    fn sign(&self, set: &[Shingle]) -> (Option<Vec<u8>>, Vec<i64>) {
         let mut sig = vec![0u32; self.hasher.num_perm()];
         if !self.hasher.sign_into(set, &mut sig) {
             return (None, Vec::new());
@@ -358,7 +358,7 @@ impl PyIndex {
 // Stage by stage, for the Spark pipeline
 // -------------------------------------------------------------------------------------------
 
-/// A prepared document: paragraph hashes, word counts, shingle ends, raw shingles (LE u64).
+/// A prepared document: paragraph hashes, word counts, shingle ends, raw shingles (LE u32).
 type PreparedRow<'py> = (Vec<i64>, Vec<u32>, Vec<u32>, Bound<'py, PyBytes>);
 
 /// Normalizes and shingles texts (in parallel, GIL released): per document its paragraph
@@ -389,17 +389,18 @@ fn prepare<'py>(
         .collect())
 }
 
-fn u64s(b: &[u8]) -> PyResult<Vec<u64>> {
-    if !b.len().is_multiple_of(8) {
+/// Shingles from their little-endian bytes (32 bits each, as `wiredup::shingle::Shingle`).
+fn shingles_of(b: &[u8]) -> PyResult<Vec<Shingle>> {
+    if !b.len().is_multiple_of(4) {
         return Err(PyValueError::new_err(
-            "shingle bytes: length not a multiple of 8",
+            "shingle bytes: length not a multiple of 4",
         ));
     }
-    Ok(b.chunks_exact(8)
+    Ok(b.chunks_exact(4)
         .map(|c| {
-            let mut x = [0u8; 8];
+            let mut x = [0u8; 4];
             x.copy_from_slice(c);
-            u64::from_le_bytes(x)
+            u32::from_le_bytes(x)
         })
         .collect())
 }
@@ -419,7 +420,7 @@ fn u32s(b: &[u8]) -> PyResult<Vec<u32>> {
         .collect())
 }
 
-/// A signed story row: story set (LE u64), signature (or None), band keys, all-boilerplate.
+/// A signed story row: story set (LE u32), signature (or None), band keys, all-boilerplate.
 type StoryRow<'py> = (
     Bound<'py, PyBytes>,
     Option<Bound<'py, PyBytes>>,
@@ -444,7 +445,7 @@ fn story_sign<'py>(
         if paras.len() != words.len() || paras.len() != ends.len() {
             return Err(PyValueError::new_err("paragraph lists differ in length"));
         }
-        let shingles = u64s(&sh)?;
+        let shingles = shingles_of(&sh)?;
         let mut prev = 0u32;
         for &e in &ends {
             if e < prev || e as usize > shingles.len() {
@@ -525,7 +526,7 @@ fn verify_pairs(
     for (a, b, sa, sb, ga, gb) in pairs {
         let ga = ga.as_deref().map(u32s).transpose()?;
         let gb = gb.as_deref().map(u32s).transpose()?;
-        decoded.push((a, b, u64s(&sa)?, u64s(&sb)?, ga, gb));
+        decoded.push((a, b, shingles_of(&sa)?, shingles_of(&sb)?, ga, gb));
     }
     Ok(py.detach(|| {
         decoded
@@ -551,7 +552,7 @@ type MemberOut = (u32, u32, u32, u32, u32, u32);
 
 /// Clusters one connected component of verified pairs as `cluster` does (guarded union-find,
 /// representative = earliest published, else longest, else first). `members` ascending, with
-/// their story sets (LE u64) and published times; `pairs` as from `verify_pairs`.
+/// their story sets (LE u32) and published times; `pairs` as from `verify_pairs`.
 #[pyfunction]
 #[pyo3(signature = (members, sets, published, pairs, **kwargs))]
 fn cluster_component(
@@ -573,7 +574,7 @@ fn cluster_component(
             "members must be ascending and distinct",
         ));
     }
-    let sets: Vec<Vec<u64>> = sets.iter().map(|s| u64s(s)).collect::<PyResult<_>>()?;
+    let sets: Vec<Vec<Shingle>> = sets.iter().map(|s| shingles_of(s)).collect::<PyResult<_>>()?;
     let local = |d: u32| {
         members
             .binary_search(&d)
