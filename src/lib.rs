@@ -88,6 +88,9 @@
 //!   boilerplate is compared on its whole text.
 //! - The representative is the earliest `published` time; without times, the longest text.
 //! - Shingles never span paragraphs, so text without blank lines is one paragraph.
+//! - Shingles are stored as 32-bit hashes, so a story text of at most two shingles (a few
+//!   words) is a copy only of the same story text (see [`pipeline`]): "the cat sat" and "the
+//!   cat sat down" share a shingle but are not copies.
 
 pub mod boilerplate;
 pub mod cluster;

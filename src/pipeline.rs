@@ -29,7 +29,7 @@
 //! same (a chance shingle in common leaves them at 1/5 of each other), and a tiny text is never
 //! contained in a longer one (it was not before either: containment needs
 //! `min_containment_shingles`). Every path that builds story sets (this one, the out-of-core
-//! run, the index, the bindings) goes through [`story_set`]'s rule.
+//! run, the index, the bindings) applies the same rule ([`push_identity`]).
 //!
 //! Memory: the input documents, the shingle sets (4 bytes per distinct shingle, roughly 4 bytes
 //! per input word), paragraph hashes (16 bytes per paragraph), signatures (4 x num_perm bytes
