@@ -6,6 +6,10 @@
 //! The scores are on the story text (boilerplate removed, learned from the corpus the two
 //! documents come from, when there is one); the paragraph lists are on the whole texts.
 //!
+//! The scores are those verification computes, so for a tiny story text (at most two
+//! shingles) they count its identity values too (see [`crate::pipeline`]): "the cat sat" is 5
+//! values, and 0.2 of it is inside "the cat sat down", which is not a copy of it.
+//!
 //! Cost: O(|A| + |B|) shingles.
 
 use serde::Serialize;

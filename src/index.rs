@@ -1847,7 +1847,10 @@ fn parse_body<R: Read>(r: &mut BodyReader<R>, version: u32) -> Result<Index, Rea
         } else {
             raw.chunks_exact(4).map(|c| le_u32(c, 0)).collect()
         };
-        if set_len as usize > ns || has_sig != (set_len > 0) {
+        // A story set holds at most the document's distinct shingles, plus the identity values
+        // of a tiny one (at most `TINY_SET` shingles).
+        let most = ns.max(ns.min(pipeline::TINY_SET) + pipeline::IDENTITY_VALUES);
+        if (ns == 0 && set_len > 0) || set_len as usize > most || has_sig != (set_len > 0) {
             return bad(format!(
                 "document {id:?}: story set size {set_len} is inconsistent"
             ));
@@ -2017,6 +2020,23 @@ mod tests {
                 ));
             }
         }
+        // Tiny texts (story sets of one or two shingles, which carry identity values): two
+        // equal ones, a different one, and one that is all boilerplate (its site's header,
+        // now on three pages of that site).
+        docs.push(doc("tiny0", None, "2024-03-25T00:00:00Z", "hello world"));
+        docs.push(doc("tiny1", None, "2024-03-25T01:00:00Z", "Hello, World!"));
+        docs.push(doc(
+            "tiny2",
+            None,
+            "2024-03-25T02:00:00Z",
+            "hello world again",
+        ));
+        docs.push(doc(
+            "tinyhdr",
+            Some("site1.example"),
+            "2024-03-25T03:00:00Z",
+            "site 1 header line",
+        ));
         // Short different stories on one site: boilerplate must not make them copies.
         for s in 0..4u64 {
             docs.push(doc(

@@ -95,7 +95,8 @@ pub struct SpillConfig {
 }
 
 impl SpillConfig {
-    /// Default partition budget: 1 GiB of records (about 2 GiB of memory while verifying).
+    /// Default partition budget: 1 GiB of story sets (about 1.35 GiB of memory while
+    /// verifying, signatures included).
     pub const DEFAULT_PARTITION_BYTES: u64 = 1 << 30;
 }
 
