@@ -162,18 +162,27 @@ pub fn learn(docs: &[DocParagraphs<'_>], cfg: &BoilerplateConfig) -> Boilerplate
         })
         .collect();
     let sids = number_sources(&hashed);
-    // Each document's distinct paragraphs, in parallel.
-    let distinct: Vec<Vec<u64>> = docs
-        .par_iter()
-        .map(|d| {
-            let mut v = d.paragraphs.to_vec();
-            v.sort_unstable();
-            v.dedup();
-            v
-        })
-        .collect();
-    learn_distinct(&sids, |i| &distinct[i], cfg)
+    // Each document's paragraphs go into its slice of the keys sorted, a repeat within the
+    // document turned into a placeholder (dropped before counting): no vector per document.
+    learn_keys(
+        &sids,
+        |i| docs[i].paragraphs.len(),
+        |_, out| {
+            out.sort_unstable_by_key(|k| k.0);
+            for j in 1..out.len() {
+                if out[j].0 == out[j - 1].0 {
+                    out[j - 1].1 = REPEAT;
+                }
+            }
+        },
+        |i| docs[i].paragraphs,
+        cfg,
+    )
 }
+
+/// The source slot of a key that repeats a paragraph already keyed for its document (never
+/// a source number: sources are numbered densely from 0, one per document at most).
+const REPEAT: u32 = u32::MAX - 1;
 
 /// Dense numbers for hashed sources, in order of first appearance (`u32::MAX` for none):
 /// equal sources get one number, different ones different numbers, even when their hashes
@@ -208,6 +217,19 @@ pub fn learn_distinct<'a>(
     distinct: impl Fn(usize) -> &'a [u64] + Sync,
     cfg: &BoilerplateConfig,
 ) -> Boilerplate {
+    learn_keys(sids, |i| distinct(i).len(), |_, _| {}, &distinct, cfg)
+}
+
+/// [`learn_distinct`] for documents whose paragraph lists (`paragraphs(i)`, `len(i)` of
+/// them) may repeat a paragraph: `dedup(i, keys)` gets document `i`'s keys and marks each
+/// repeat by setting its source slot to [`REPEAT`].
+fn learn_keys<'a>(
+    sids: &[u32],
+    len: impl Fn(usize) -> usize + Sync,
+    dedup: impl Fn(usize, &mut [(u64, u32)]) + Sync,
+    paragraphs: impl Fn(usize) -> &'a [u64] + Sync,
+    cfg: &BoilerplateConfig,
+) -> Boilerplate {
     let n = sids.len();
     let corpus_min = cfg.corpus_threshold(n);
     let by_source = cfg.min_source_docs > 0;
@@ -220,13 +242,15 @@ pub fn learn_distinct<'a>(
     // equal paragraphs counts the documents that hold it (the corpus-wide count; documents
     // without a source are in it, keyed u32::MAX); a run of equal keys inside it, the
     // documents of one source.
-    let mut keys: Vec<(u64, u32)> = (0..n)
-        .into_par_iter()
-        .flat_map_iter(|i| {
-            let sid = if by_source { sids[i] } else { u32::MAX };
-            distinct(i).iter().map(move |&h| (h, sid))
-        })
-        .collect();
+    let key_of = |i: usize, out: &mut [(u64, u32)]| {
+        let sid = if by_source { sids[i] } else { u32::MAX };
+        for (o, &h) in out.iter_mut().zip(paragraphs(i)) {
+            *o = (h, sid);
+        }
+        dedup(i, out);
+    };
+    let mut keys = gather(n, len, key_of);
+    keys.retain(|k| k.1 != REPEAT);
     hashsort::par_sort_by_hash(&mut keys, |e| e.0, &mut hashsort::Scratch::default());
     let mut set = PrehashedSet::default();
     let mut i = 0;
@@ -248,6 +272,45 @@ pub fn learn_distinct<'a>(
         i = j;
     }
     Boilerplate { set }
+}
+
+/// Documents per task of [`gather`].
+const GATHER_BLOCK: usize = 1024;
+
+/// The concatenation of `fill(i, ..)` over documents `0..n`, where document `i` writes
+/// exactly `len(i)` items into the slice it is given: built in parallel straight into one
+/// vector of the final size. (A `flat_map_iter(..).collect()` grows a vector per task and
+/// concatenates them, copying every item two or three times: it was most of this stage.)
+fn gather<T: Copy + Default + Send>(
+    n: usize,
+    len: impl Fn(usize) -> usize + Sync,
+    fill: impl Fn(usize, &mut [T]) + Sync,
+) -> Vec<T> {
+    let blocks: Vec<usize> = (0..n.div_ceil(GATHER_BLOCK))
+        .into_par_iter()
+        .map(|b| {
+            (b * GATHER_BLOCK..((b + 1) * GATHER_BLOCK).min(n))
+                .map(&len)
+                .sum()
+        })
+        .collect();
+    let mut out = vec![T::default(); blocks.iter().sum()];
+    let mut pieces: Vec<(usize, &mut [T])> = Vec::with_capacity(blocks.len());
+    let mut rest: &mut [T] = &mut out;
+    for (b, &size) in blocks.iter().enumerate() {
+        let (piece, tail) = std::mem::take(&mut rest).split_at_mut(size);
+        pieces.push((b, piece));
+        rest = tail;
+    }
+    pieces.into_par_iter().for_each(|(b, piece)| {
+        let mut at = 0usize;
+        for i in b * GATHER_BLOCK..((b + 1) * GATHER_BLOCK).min(n) {
+            let k = len(i);
+            fill(i, &mut piece[at..at + k]);
+            at += k;
+        }
+    });
+    out
 }
 
 #[cfg(test)]
@@ -321,6 +384,53 @@ mod tests {
         let cfg = BoilerplateConfig::default();
         assert_eq!(cfg.corpus_threshold(10), 32);
         assert_eq!(cfg.corpus_threshold(100_000), 2_000);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// Both rules against their definition, counted naively: a paragraph is boilerplate
+        /// when `min_source_docs` documents of one source hold it, or the corpus threshold's
+        /// number of documents do (repeats inside a document count once). Up to 2,500
+        /// documents, so the keys are gathered across several blocks.
+        #[test]
+        fn learn_counts_documents_as_defined(
+            docs in proptest::collection::vec(
+                (proptest::option::of(0u8..4), proptest::collection::vec(0u64..40, 0..7)),
+                0..2500,
+            ),
+            min_source_docs in 0usize..5,
+            min_corpus in 0usize..40,
+        ) {
+            use std::collections::{BTreeMap, BTreeSet};
+            let cfg = BoilerplateConfig { min_source_docs, min_corpus_docs: Some(min_corpus) };
+            let names = ["a", "b", "", "d"];
+            let views: Vec<DocParagraphs<'_>> = docs
+                .iter()
+                .map(|(s, p)| doc(s.map(|s| names[s as usize]), p))
+                .collect();
+            let mut corpus: BTreeMap<u64, usize> = BTreeMap::new();
+            let mut by_source: BTreeMap<(u64, &str), usize> = BTreeMap::new();
+            for d in &views {
+                for &p in d.paragraphs.iter().collect::<BTreeSet<_>>() {
+                    *corpus.entry(p).or_default() += 1;
+                    if let Some(s) = d.source.filter(|s| !s.is_empty()) {
+                        *by_source.entry((p, s)).or_default() += 1;
+                    }
+                }
+            }
+            let t = cfg.corpus_threshold(views.len());
+            let want: BTreeSet<u64> = corpus
+                .iter()
+                .filter(|&(&p, &c)| {
+                    c >= t
+                        || (min_source_docs > 0
+                            && by_source.iter().any(|(&(q, _), &k)| q == p && k >= min_source_docs))
+                })
+                .map(|(&p, _)| p)
+                .collect();
+            let got: BTreeSet<u64> = learn(&views, &cfg).sorted_hashes().into_iter().collect();
+            proptest::prop_assert_eq!(got, want);
+        }
     }
 
     #[test]
