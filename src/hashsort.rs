@@ -204,6 +204,48 @@ fn insertion_sort<T: Copy + Ord>(v: &mut [T]) {
     }
 }
 
+/// Documents per task of [`gather`].
+const GATHER_BLOCK: usize = 1024;
+
+/// The concatenation of `fill(i, ..)` over documents `0..n`, where document `i` writes
+/// exactly `len(i)` items into the slice it is given: built in parallel straight into one
+/// vector of the final size: how the arrays these sorts take are built (boilerplate keys,
+/// shared-paragraph entries). A `flat_map_iter(..).collect()` grows a vector per task and
+/// concatenates them, copying every item two or three times; it was most of boilerplate
+/// learning.
+pub(crate) fn gather<T: Copy + Default + Send>(
+    n: usize,
+    len: impl Fn(usize) -> usize + Sync,
+    fill: impl Fn(usize, &mut [T]) + Sync,
+) -> Vec<T> {
+    use rayon::prelude::*;
+    let blocks: Vec<usize> = (0..n.div_ceil(GATHER_BLOCK))
+        .into_par_iter()
+        .map(|b| {
+            (b * GATHER_BLOCK..((b + 1) * GATHER_BLOCK).min(n))
+                .map(&len)
+                .sum()
+        })
+        .collect();
+    let mut out = vec![T::default(); blocks.iter().sum()];
+    let mut pieces: Vec<(usize, &mut [T])> = Vec::with_capacity(blocks.len());
+    let mut rest: &mut [T] = &mut out;
+    for (b, &size) in blocks.iter().enumerate() {
+        let (piece, tail) = std::mem::take(&mut rest).split_at_mut(size);
+        pieces.push((b, piece));
+        rest = tail;
+    }
+    pieces.into_par_iter().for_each(|(b, piece)| {
+        let mut at = 0usize;
+        for i in b * GATHER_BLOCK..((b + 1) * GATHER_BLOCK).min(n) {
+            let k = len(i);
+            fill(i, &mut piece[at..at + k]);
+            at += k;
+        }
+    });
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -491,15 +491,32 @@ fn sort_story_sets(sets: &mut [Vec<Shingle>], which: &[bool], flag: bool) {
 /// Candidate pairs from shared story paragraphs.
 fn paragraph_pairs(prepared: &[Prepared], bp: &Boilerplate, cfg: &Config) -> Vec<(u32, u32)> {
     let min_words = cfg.min_paragraph_words.max(1) as u32;
-    let mut entries: Vec<(u64, u32)> = prepared
-        .par_iter()
-        .enumerate()
-        .flat_map_iter(|(i, d)| {
-            let mut seen = Vec::new();
-            candidate_paragraphs(d, bp, min_words, &mut seen);
-            seen.into_iter().map(move |h| (h, i as u32))
-        })
-        .collect();
+    // Each document's long paragraphs go into its slice, sorted; boilerplate and repeats are
+    // marked with the document number `DROP` (no document has it) and dropped. The same
+    // entries as `candidate_paragraphs` gives, without a vector per document.
+    const DROP: u32 = u32::MAX;
+    let mut entries: Vec<(u64, u32)> = hashsort::gather(
+        prepared.len(),
+        |i| {
+            let meta = &prepared[i].paragraph_meta;
+            meta.iter().filter(|m| m.words >= min_words).count()
+        },
+        |i, out| {
+            let d = &prepared[i];
+            let hashes = d.paragraphs.iter().zip(&d.paragraph_meta);
+            let long = hashes.filter(|(_, m)| m.words >= min_words);
+            for (o, (&h, _)) in out.iter_mut().zip(long) {
+                *o = (h, if bp.contains(h) { DROP } else { i as u32 });
+            }
+            out.sort_unstable();
+            for j in 1..out.len() {
+                if out[j].0 == out[j - 1].0 {
+                    out[j].1 = DROP;
+                }
+            }
+        },
+    );
+    entries.retain(|e| e.1 != DROP);
     let mut out = Vec::new();
     lsh::bucket_pairs(&mut entries, &cfg.buckets, &mut out);
     lsh::sort_pairs(&mut out, &mut hashsort::Scratch::default());
@@ -1017,6 +1034,43 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// Shared-paragraph candidates, built without a vector per document, are those of the
+        /// per-document definition (`candidate_paragraphs`, which the out-of-core run uses).
+        #[test]
+        fn paragraph_pairs_match_candidate_paragraphs(
+            docs in proptest::collection::vec(
+                proptest::collection::vec((0u64..25, 0u32..14), 0..9),
+                0..1500,
+            ),
+            boiler in proptest::collection::vec(0u64..25, 0..4),
+        ) {
+            let cfg = Config::default();
+            let bp = Boilerplate::from_hashes(boiler);
+            let prepared: Vec<Prepared> = docs
+                .iter()
+                .map(|paras| Prepared {
+                    paragraphs: paras.iter().map(|p| p.0).collect(),
+                    paragraph_meta: paras
+                        .iter()
+                        .map(|p| ParagraphMeta { words: p.1, shingle_end: 0 })
+                        .collect(),
+                    ..Prepared::default()
+                })
+                .collect();
+            let min_words = cfg.min_paragraph_words as u32;
+            let mut entries = Vec::new();
+            let mut seen = Vec::new();
+            for (i, d) in prepared.iter().enumerate() {
+                candidate_paragraphs(d, &bp, min_words, &mut seen);
+                entries.extend(seen.iter().map(|&h| (h, i as u32)));
+            }
+            let mut want = Vec::new();
+            lsh::bucket_pairs(&mut entries, &cfg.buckets, &mut want);
+            want.sort_unstable();
+            want.dedup();
+            proptest::prop_assert_eq!(paragraph_pairs(&prepared, &bp, &cfg), want);
+        }
+
         #[test]
         fn is_tiny_counts_distinct_values(v in proptest::collection::vec(0u32..5, 0..12)) {
             let mut d = v.clone();
