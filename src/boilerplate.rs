@@ -167,14 +167,7 @@ pub fn learn(docs: &[DocParagraphs<'_>], cfg: &BoilerplateConfig) -> Boilerplate
     learn_keys(
         &sids,
         |i| docs[i].paragraphs.len(),
-        |_, out| {
-            out.sort_unstable_by_key(|k| k.0);
-            for j in 1..out.len() {
-                if out[j].0 == out[j - 1].0 {
-                    out[j - 1].1 = REPEAT;
-                }
-            }
-        },
+        |_, out| hashsort::mark_repeats(out, REPEAT),
         |i| docs[i].paragraphs,
         cfg,
     )

@@ -174,40 +174,73 @@ mod wide {
         unsafe { oph_round_avx512(set, salt, first, tag, out) }
     }
 
+    /// One round's constants in vector registers, and the hashing both vector rounds share.
+    #[derive(Clone, Copy)]
+    struct Round {
+        salt: __m512i,
+        golden: __m512i,
+        m1: __m512i,
+        m2: __m512i,
+        bins: __m512i,
+        low32: __m512i,
+        tag: __m512i,
+        first: bool,
+    }
+
+    impl Round {
+        #[target_feature(enable = "avx512f,avx512dq")]
+        fn new(salt: u64, first: bool, tag: u32, bins: usize) -> Round {
+            Round {
+                salt: _mm512_set1_epi64(salt as i64),
+                golden: _mm512_set1_epi64(GOLDEN as i64),
+                m1: _mm512_set1_epi64(FMIX_1 as i64),
+                m2: _mm512_set1_epi64(FMIX_2 as i64),
+                bins: _mm512_set1_epi64(bins as i64),
+                low32: _mm512_set1_epi64(0xFFFF_FFFF),
+                tag: _mm512_set1_epi64(i64::from(tag)),
+                first,
+            }
+        }
+
+        /// The bins of eight shingles and their `bin << 32 | value` lanes: what
+        /// `scalar_round` computes for each.
+        #[inline]
+        #[target_feature(enable = "avx512f,avx512dq")]
+        fn lanes(&self, chunk: &[u32; LANES]) -> (__m512i, __m512i) {
+            // SAFETY: `chunk` is eight initialized u32s; the load is unaligned.
+            let x = _mm512_cvtepu32_epi64(unsafe { _mm256_loadu_si256(chunk.as_ptr().cast()) });
+            let z = _mm512_xor_si512(x, self.salt);
+            let h = if self.first {
+                _mm512_mullo_epi64(z, self.golden)
+            } else {
+                let z = _mm512_xor_si512(z, _mm512_srli_epi64::<30>(z));
+                let z = _mm512_mullo_epi64(z, self.m1);
+                let z =
+                    _mm512_mullo_epi64(_mm512_xor_si512(z, _mm512_srli_epi64::<27>(z)), self.m2);
+                _mm512_xor_si512(z, _mm512_srli_epi64::<31>(z))
+            };
+            // bin = ((h >> 32) * n) >> 32, a 32 x 32 -> 64-bit product per lane.
+            let bin =
+                _mm512_srli_epi64::<32>(_mm512_mul_epu32(_mm512_srli_epi64::<32>(h), self.bins));
+            let v = _mm512_or_si512(
+                self.tag,
+                _mm512_srli_epi64::<{ 32 - VALUE_BITS }>(_mm512_and_si512(h, self.low32)),
+            );
+            (bin, _mm512_or_si512(_mm512_slli_epi64::<32>(bin), v))
+        }
+    }
+
     #[target_feature(enable = "avx512f,avx512dq")]
     fn oph_round_avx512(set: &[u32], salt: u64, first: bool, tag: u32, out: &mut [u32]) -> usize {
-        let n = out.len() as u64;
+        let round = Round::new(salt, first, tag, out.len());
         let mut filled = 0usize;
-        let salt_v = _mm512_set1_epi64(salt as i64);
-        let golden = _mm512_set1_epi64(GOLDEN as i64);
-        let m1 = _mm512_set1_epi64(FMIX_1 as i64);
-        let m2 = _mm512_set1_epi64(FMIX_2 as i64);
-        let bins_v = _mm512_set1_epi64(n as i64);
-        let low32 = _mm512_set1_epi64(0xFFFF_FFFF);
-        let tag_v = _mm512_set1_epi64(i64::from(tag));
-        let mut chunks = set.chunks_exact(LANES);
+        let (chunks, rest) = set.as_chunks::<LANES>();
         // Each vector's (bin << 32 | value) lanes are stored, and applied one chunk later:
         // reading a lane back right after the wide store stalls (the store cannot be forwarded
         // to the narrow loads), one chunk later it is an ordinary cached load.
         let mut pending: Option<[u64; LANES]> = None;
-        for chunk in &mut chunks {
-            // SAFETY: `chunk` is eight initialized u32s; the load is unaligned.
-            let x = _mm512_cvtepu32_epi64(unsafe { _mm256_loadu_si256(chunk.as_ptr().cast()) });
-            let z = _mm512_xor_si512(x, salt_v);
-            let h = if first {
-                _mm512_mullo_epi64(z, golden)
-            } else {
-                let z = _mm512_mullo_epi64(_mm512_xor_si512(z, _mm512_srli_epi64::<30>(z)), m1);
-                let z = _mm512_mullo_epi64(_mm512_xor_si512(z, _mm512_srli_epi64::<27>(z)), m2);
-                _mm512_xor_si512(z, _mm512_srli_epi64::<31>(z))
-            };
-            // bin = ((h >> 32) * n) >> 32, a 32 x 32 -> 64-bit product per lane.
-            let bin = _mm512_srli_epi64::<32>(_mm512_mul_epu32(_mm512_srli_epi64::<32>(h), bins_v));
-            let v = _mm512_or_si512(
-                tag_v,
-                _mm512_srli_epi64::<{ 32 - VALUE_BITS }>(_mm512_and_si512(h, low32)),
-            );
-            let packed = _mm512_or_si512(_mm512_slli_epi64::<32>(bin), v);
+        for chunk in chunks {
+            let (_, packed) = round.lanes(chunk);
             for p in pending.into_iter().flatten() {
                 filled += hit(out, p >> 32, p as u32);
             }
@@ -219,7 +252,7 @@ mod wide {
         for p in pending.into_iter().flatten() {
             filled += hit(out, p >> 32, p as u32);
         }
-        filled + scalar_round(chunks.remainder(), salt, first, tag, out)
+        filled + scalar_round(rest, salt, first, tag, out)
     }
 
     /// Most bins [`oph_round_open`] handles: its bitmap of open bins is one vector.
@@ -252,39 +285,22 @@ mod wide {
         open: &[u64; MAX_OPEN_BINS / 64],
         out: &mut [u32],
     ) -> usize {
-        let n = out.len() as u64;
+        let round = Round::new(salt, false, tag, out.len());
         let mut filled = 0usize;
-        let salt_v = _mm512_set1_epi64(salt as i64);
-        let m1 = _mm512_set1_epi64(FMIX_1 as i64);
-        let m2 = _mm512_set1_epi64(FMIX_2 as i64);
-        let bins_v = _mm512_set1_epi64(n as i64);
-        let low32 = _mm512_set1_epi64(0xFFFF_FFFF);
         let low6 = _mm512_set1_epi64(63);
         let one = _mm512_set1_epi64(1);
-        let tag_v = _mm512_set1_epi64(i64::from(tag));
         // SAFETY: `open` is eight u64s; the load is unaligned.
         let table = unsafe { _mm512_loadu_epi64(open.as_ptr().cast()) };
         const FOUND: usize = 256;
         let mut found = [0u64; FOUND];
         let mut count = 0usize;
-        let mut chunks = set.chunks_exact(LANES);
-        for chunk in &mut chunks {
-            // SAFETY: `chunk` is eight initialized u32s; the load is unaligned.
-            let x = _mm512_cvtepu32_epi64(unsafe { _mm256_loadu_si256(chunk.as_ptr().cast()) });
-            let z = _mm512_xor_si512(x, salt_v);
-            let z = _mm512_mullo_epi64(_mm512_xor_si512(z, _mm512_srli_epi64::<30>(z)), m1);
-            let z = _mm512_mullo_epi64(_mm512_xor_si512(z, _mm512_srli_epi64::<27>(z)), m2);
-            let h = _mm512_xor_si512(z, _mm512_srli_epi64::<31>(z));
-            let bin = _mm512_srli_epi64::<32>(_mm512_mul_epu32(_mm512_srli_epi64::<32>(h), bins_v));
+        let (chunks, rest) = set.as_chunks::<LANES>();
+        for chunk in chunks {
+            let (bin, packed) = round.lanes(chunk);
             // The bin's bit: word bin / 64 of the bitmap (a lane permute), shifted by bin % 64.
             let word = _mm512_permutexvar_epi64(_mm512_srli_epi64::<6>(bin), table);
             let bit = _mm512_srlv_epi64(word, _mm512_and_si512(bin, low6));
             let hits = _mm512_test_epi64_mask(bit, one);
-            let v = _mm512_or_si512(
-                tag_v,
-                _mm512_srli_epi64::<{ 32 - VALUE_BITS }>(_mm512_and_si512(h, low32)),
-            );
-            let packed = _mm512_or_si512(_mm512_slli_epi64::<32>(bin), v);
             // The hit lanes, packed to the front and stored past the hits so far (a full-width
             // store; the next one overwrites the lanes beyond the hits): no branch on the rare,
             // unpredictable hit.
@@ -302,7 +318,7 @@ mod wide {
         for &p in &found[..count] {
             filled += hit(out, p >> 32, p as u32);
         }
-        filled + scalar_round(chunks.remainder(), salt, false, tag, out)
+        filled + scalar_round(rest, salt, false, tag, out)
     }
 }
 

@@ -508,12 +508,7 @@ fn paragraph_pairs(prepared: &[Prepared], bp: &Boilerplate, cfg: &Config) -> Vec
             for (o, (&h, _)) in out.iter_mut().zip(long) {
                 *o = (h, if bp.contains(h) { DROP } else { i as u32 });
             }
-            out.sort_unstable();
-            for j in 1..out.len() {
-                if out[j].0 == out[j - 1].0 {
-                    out[j].1 = DROP;
-                }
-            }
+            hashsort::mark_repeats(out, DROP);
         },
     );
     entries.retain(|e| e.1 != DROP);
