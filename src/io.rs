@@ -368,7 +368,8 @@ pub trait Prepare: Sync {
     /// A fresh scratch state.
     fn scratch(&self) -> Self::Scratch;
     /// Prepares one well-formed document. It may take fields out of `doc` (its text, say) to
-    /// free them early; what it leaves is what [`Corpus::docs`] holds. It is also called for
+    /// free them early; what it leaves is what [`Corpus::docs`] holds. A text it empties
+    /// (`doc.text.clear()`) gives its buffer back to the reader for the next record. It is also called for
     /// records later rejected as duplicate ids (their output is dropped).
     fn prepare(&self, scratch: &mut Self::Scratch, doc: &mut Document) -> Self::Output;
 }
@@ -1133,22 +1134,31 @@ impl Batch {
         self.lines
             .par_iter()
             .map_init(
-                || prep.scratch(),
-                |scratch, l| match l {
+                // Beside the preparer's scratch, the buffer of the last text it released:
+                // the next record's text is unescaped into it, so a thread allocates (and
+                // the kernel faults in) one text buffer, not one per record.
+                || (prep.scratch(), String::new()),
+                |(scratch, spare), l| match l {
                     BatchLine::Bad(line_no, message) => LineResult::Bad(*line_no, message.clone()),
                     BatchLine::Raw {
                         line_no,
                         start,
                         end,
                         bom_len,
-                    } => match parse_line(&data[*start..*end], *line_no, *bom_len, name, opts) {
-                        Ok(Some(mut doc)) => {
-                            let o = prep.prepare(scratch, &mut doc);
-                            LineResult::Doc(doc, o)
+                    } => {
+                        match parse_line(&data[*start..*end], *line_no, *bom_len, name, opts, spare)
+                        {
+                            Ok(Some(mut doc)) => {
+                                let o = prep.prepare(scratch, &mut doc);
+                                if doc.text.is_empty() {
+                                    *spare = std::mem::take(&mut doc.text);
+                                }
+                                LineResult::Doc(doc, o)
+                            }
+                            Ok(None) => LineResult::Blank,
+                            Err((line_no, message)) => LineResult::Bad(line_no, message),
                         }
-                        Ok(None) => LineResult::Blank,
-                        Err((line_no, message)) => LineResult::Bad(line_no, message),
-                    },
+                    }
                 },
             )
             .collect()
@@ -1163,6 +1173,7 @@ fn parse_line(
     bom_len: usize,
     name: &str,
     opts: &ReadOptions,
+    spare: &mut String,
 ) -> Result<Option<Document>, (u64, String)> {
     if line.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
@@ -1174,7 +1185,7 @@ fn parse_line(
             return Err((line_no, format!("invalid UTF-8 at byte {at}")));
         }
     };
-    match parse_record(text, opts) {
+    match parse_record_reusing(text, opts, spare) {
         Ok(rec) => Ok(Some(Document {
             id: rec.id,
             text: rec.text,
@@ -1198,8 +1209,19 @@ struct Record {
 
 /// Parses and checks one JSONL line (already UTF-8, without terminator or
 /// BOM). The error is the bad-record message.
+#[cfg(test)]
 fn parse_record(line: &str, opts: &ReadOptions) -> Result<Record, String> {
-    let parsed = match record::parse_fields(line, &opts.id_field, &opts.text_field) {
+    parse_record_reusing(line, opts, &mut String::new())
+}
+
+/// [`parse_record`], the text unescaped into `spare`'s buffer where the fast path can (see
+/// [`Batch::parse`]).
+fn parse_record_reusing(
+    line: &str,
+    opts: &ReadOptions,
+    spare: &mut String,
+) -> Result<Record, String> {
+    let parsed = match record::parse_fields_reusing(line, &opts.id_field, &opts.text_field, spare) {
         Some(fields) => Parsed::Object(fields),
         None => {
             let mut de = serde_json::Deserializer::from_str(line);

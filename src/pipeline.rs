@@ -318,7 +318,8 @@ impl crate::io::Prepare for Preparer<'_> {
     fn prepare(&self, scratch: &mut PrepareScratch, doc: &mut Document) -> Prepared {
         let p = prepare(&doc.text, self.cfg, scratch);
         if (self.free_text)(doc) {
-            doc.text = String::new();
+            // Emptied, not dropped: the reader reuses the buffer for the next record.
+            doc.text.clear();
         }
         p
     }
