@@ -13,7 +13,7 @@ use std::io::{BufReader, Write};
 use wiredup::io::{read_inputs, read_jsonl, Corpus, ReadError, ReadOptions, MAX_ID_BYTES};
 use wiredup::normalize::normalize;
 use wiredup::pipeline::{self, Banding, Config};
-use wiredup::shingle::{self, Scratch, ShingleConfig, ShingleKind};
+use wiredup::shingle::{self, Scratch, ShingleConfig, ShingleHash, ShingleKind};
 
 /// Dispatches by target name (the directory name under `fuzz/regressions/`).
 pub fn check(target: &str, data: &[u8]) {
@@ -501,9 +501,19 @@ pub fn shingle_target(data: &[u8]) {
         .iter()
         .fold(0u64, |h, &b| h.rotate_left(5) ^ u64::from(b));
     let mut scratch = Scratch::default();
+    let hash = if data.len().is_multiple_of(2) {
+        ShingleHash::Fold
+    } else {
+        ShingleHash::Xxh3
+    };
     for kind in [ShingleKind::Words, ShingleKind::Chars] {
         for k in 1..8 {
-            let cfg = ShingleConfig { kind, k, seed };
+            let cfg = ShingleConfig {
+                kind,
+                k,
+                seed,
+                hash,
+            };
             let set = shingle::shingle_set(paras.iter().copied(), &cfg, &mut scratch);
             assert!(set.windows(2).all(|w| w[0] < w[1]), "not sorted and unique");
             assert_eq!(set.is_empty(), paras.is_empty());
@@ -726,8 +736,8 @@ pub fn pipeline_target(data: &[u8]) {
 // ---------------------------------------------------------------------------------------------
 
 /// The bytes as a shard file and as an index file, both raw and behind a valid header (magic,
-/// version 1 and the current version, flags 0, the body's true length and checksum), so that
-/// the body parsers of both versions are reached: every outcome is a value or an error naming
+/// versions 1, 2 and the current one, flags 0, the body's true length and checksum), so that
+/// the body parsers of every version are reached: every outcome is a value or an error naming
 /// the file, never a panic.
 pub fn files(data: &[u8]) {
     use wiredup::index::Index;
@@ -746,6 +756,7 @@ pub fn files(data: &[u8]) {
     for (name, bytes) in [
         ("raw.wds", data.to_vec()),
         ("framed-v1.wds", framed(&shard::MAGIC, 1)),
+        ("framed-v2.wds", framed(&shard::MAGIC, 2)),
         ("framed.wds", framed(&shard::MAGIC, shard::FORMAT_VERSION)),
     ] {
         let path = dir.path().join(name);
@@ -757,6 +768,7 @@ pub fn files(data: &[u8]) {
     for (name, bytes) in [
         ("raw.wdx", data.to_vec()),
         ("framed-v1.wdx", framed(&wiredup::index::MAGIC, 1)),
+        ("framed-v2.wdx", framed(&wiredup::index::MAGIC, 2)),
         (
             "framed.wdx",
             framed(&wiredup::index::MAGIC, wiredup::index::FORMAT_VERSION),

@@ -118,12 +118,13 @@ use crate::io::Document;
 use crate::lsh::{BucketLimits, LshParams};
 use crate::minhash::{Hasher, MinHashConfig, Scheme};
 use crate::pipeline::{self, Banding, Config, ParagraphMeta, Prepared};
-use crate::shingle::{narrow, Shingle, ShingleConfig, ShingleKind};
+use crate::shingle::{narrow, Shingle, ShingleConfig, ShingleHash, ShingleKind};
 use crate::verify::{PairScore, VerifyConfig};
 
-/// The index file format version this build writes (and the newest it reads). Version 2
-/// stores shingles in 32 bits; version 1 (64 bits) is still read.
-pub const FORMAT_VERSION: u32 = 2;
+/// The index file format version this build writes (and the newest it reads). Version 3
+/// records the shingle hash ([`ShingleHash`]); versions 1 and 2 (xxh3 word hashes; version 1
+/// stored shingles in 64 bits) are still read, and keep their hash when documents are added.
+pub const FORMAT_VERSION: u32 = 3;
 
 /// The first 8 bytes of every index file.
 pub const MAGIC: [u8; 8] = *b"\x89WDX\r\n\x1a\n";
@@ -1596,6 +1597,10 @@ impl Index {
             },
             u8::from(c.paragraph_candidates),
             u8::from(c.cluster.guard),
+            match c.shingle.hash {
+                ShingleHash::Xxh3 => 0,
+                ShingleHash::Fold => 1,
+            },
         ])?;
         w.u32(c.shingle.k as u32)?;
         w.u64(c.shingle.seed)?;
@@ -1708,6 +1713,16 @@ fn parse_body<R: Read>(r: &mut BodyReader<R>, version: u32) -> Result<Index, Rea
     };
     let paragraph_candidates = flag(r.u8()?, "paragraph candidates")?;
     let guard = flag(r.u8()?, "cluster guard")?;
+    // Versions 1 and 2 hashed words with xxh3 and did not say so.
+    let hash = if version < 3 {
+        ShingleHash::Xxh3
+    } else {
+        match r.u8()? {
+            0 => ShingleHash::Xxh3,
+            1 => ShingleHash::Fold,
+            v => return bad(format!("unknown shingle hash {v}")),
+        }
+    };
     let k = to_usize(r.u32()?, "k")?;
     let shingle_seed = r.u64()?;
     let num_perm = to_usize(r.u32()?, "num_perm")?;
@@ -1738,6 +1753,7 @@ fn parse_body<R: Read>(r: &mut BodyReader<R>, version: u32) -> Result<Index, Rea
             kind,
             k,
             seed: shingle_seed,
+            hash,
         },
         minhash: MinHashConfig {
             num_perm,

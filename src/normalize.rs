@@ -58,6 +58,10 @@ impl Normalized {
     }
 }
 
+/// Zero bytes after the canonical text in a normalizer's buffer (see
+/// [`Paragraph::word_spans`]).
+pub const PAD: usize = 16;
+
 /// Marks a paragraph break in the tag-stripped intermediate text (a U+0001 in the input is
 /// replaced by a space before, so only block tags produce it).
 const BREAK: char = '\u{1}';
@@ -90,6 +94,8 @@ pub struct Normalizer {
 #[derive(Debug, Clone, Copy)]
 pub struct NormalizedRef<'a> {
     text: &'a [u8],
+    /// `text` followed by [`PAD`] zero bytes, so a word can be loaded sixteen bytes at once.
+    padded: &'a [u8],
     /// Byte offset in `text` after each word.
     word_ends: &'a [usize],
     /// Per paragraph: the index in `word_ends` after its last word.
@@ -102,6 +108,8 @@ pub struct NormalizedRef<'a> {
 pub struct Paragraph<'a> {
     /// The paragraph's canonical text.
     pub text: &'a str,
+    /// The whole document's canonical text followed by [`PAD`] zero bytes.
+    padded: &'a [u8],
     /// Byte offset of `text` in the whole document's canonical text.
     base: usize,
     /// Offsets after each word, in the whole document's text (subtract `base`).
@@ -112,6 +120,24 @@ impl<'a> Paragraph<'a> {
     /// Number of words.
     pub fn word_count(&self) -> usize {
         self.word_ends.len()
+    }
+
+    /// The words as `(start, len)` in [`Paragraph::padded`], in order. At least [`PAD`] bytes
+    /// of that buffer follow each word's start, so a word of up to sixteen bytes can be read
+    /// with one fixed-size load and its tail masked off.
+    pub fn word_spans(&self) -> impl Iterator<Item = (usize, usize)> + 'a {
+        let mut start = self.base;
+        self.word_ends.iter().map(move |&e| {
+            let span = (start, e - start);
+            start = e + 1;
+            span
+        })
+    }
+
+    /// The document's canonical text followed by [`PAD`] zero bytes (see
+    /// [`Paragraph::word_spans`]).
+    pub fn padded(&self) -> &'a [u8] {
+        self.padded
     }
 
     /// The words, in order (each a non-empty slice of `text`).
@@ -138,6 +164,7 @@ impl<'a> NormalizedRef<'a> {
     /// Paragraphs in order; none is empty.
     pub fn paragraphs(&self) -> impl Iterator<Item = Paragraph<'a>> + 'a {
         let text = self.text();
+        let padded = self.padded;
         let word_ends = self.word_ends;
         let mut first_word = 0usize;
         self.para_ends.iter().map(move |&pe| {
@@ -149,6 +176,7 @@ impl<'a> NormalizedRef<'a> {
             let end = word_ends[pe - 1];
             let p = Paragraph {
                 text: &text[base..end],
+                padded,
                 base,
                 word_ends: &word_ends[first_word..pe],
             };
@@ -216,8 +244,12 @@ impl Normalizer {
         };
         canonical_words::<RUNS>(src, word, &mut t);
         t.finish();
+        let len = out.len();
+        out.extend_from_slice(&[0; PAD]);
+        let (text, padded) = (&out[..len], &out[..]);
         NormalizedRef {
-            text: out,
+            text,
+            padded,
             word_ends,
             para_ends,
         }

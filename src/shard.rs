@@ -28,11 +28,12 @@ use std::path::Path;
 use crate::framed::{self, bad, le_u32, le_u64, BodyReader, BodyWriter, OpenError, ReadFail};
 use crate::io::{Document, Origin};
 use crate::pipeline::{ParagraphMeta, Prepared};
-use crate::shingle::{narrow, Shingle, ShingleConfig, ShingleKind};
+use crate::shingle::{narrow, Shingle, ShingleConfig, ShingleHash, ShingleKind};
 
-/// Format version written by this build (and the newest it reads). Version 2 stores shingles
-/// in 32 bits; version 1 stored them in 64.
-pub const FORMAT_VERSION: u32 = 2;
+/// Format version written by this build (and the newest it reads). Version 3 records the
+/// shingle hash ([`ShingleHash`]); versions 1 and 2 hashed words with xxh3, version 1 stored
+/// shingles in 64 bits.
+pub const FORMAT_VERSION: u32 = 3;
 
 /// Magic number of shard files: a non-ASCII byte, `WDS`, CR LF, Ctrl-Z, LF.
 pub const MAGIC: [u8; 8] = *b"\x89WDS\r\n\x1a\n";
@@ -57,7 +58,7 @@ pub enum ShardError {
     #[error("{path}: corrupt shard: {what}")]
     Corrupt { path: String, what: String },
     /// Shards made with other shingle options than requested (or than each other).
-    #[error("{path}: sketched with {found}, but this run uses {wanted}; pass the same --shingle and -k as to `wiredup sketch`")]
+    #[error("{path}: sketched with {found}, but this run uses {wanted}; pass the same --shingle and -k as to `wiredup sketch` (and sketch shards of format 1 or 2 again with this build)")]
     OptionsMismatch {
         path: String,
         found: String,
@@ -113,10 +114,16 @@ fn write_body<W: Write>(
     docs: &[Document],
     prepared: &[Prepared],
 ) -> io::Result<()> {
-    w.put(&[match shingle.kind {
-        ShingleKind::Words => 0,
-        ShingleKind::Chars => 1,
-    }])?;
+    w.put(&[
+        match shingle.kind {
+            ShingleKind::Words => 0,
+            ShingleKind::Chars => 1,
+        },
+        match shingle.hash {
+            ShingleHash::Xxh3 => 0,
+            ShingleHash::Fold => 1,
+        },
+    ])?;
     w.u32(u32::try_from(shingle.k).map_err(|_| io::Error::other("k over 2^32"))?)?;
     w.u64(shingle.seed)?;
     w.u64(docs.len() as u64)?;
@@ -250,6 +257,16 @@ fn parse_body(
         1 => ShingleKind::Chars,
         v => return bad(format!("unknown shingle kind {v}")),
     };
+    // Versions 1 and 2 hashed words with xxh3 and did not say so.
+    let hash = if version < 3 {
+        ShingleHash::Xxh3
+    } else {
+        match r.u8()? {
+            0 => ShingleHash::Xxh3,
+            1 => ShingleHash::Fold,
+            v => return bad(format!("unknown shingle hash {v}")),
+        }
+    };
     let k = r.u32()? as usize;
     if k == 0 {
         return bad("shingle length k = 0");
@@ -313,7 +330,15 @@ fn parse_body(
             all_boilerplate: false,
         });
     }
-    Ok((ShingleConfig { kind, k, seed }, out))
+    Ok((
+        ShingleConfig {
+            kind,
+            k,
+            seed,
+            hash,
+        },
+        out,
+    ))
 }
 
 fn read_exact_into<R: Read>(
@@ -332,15 +357,20 @@ fn describe(c: &ShingleConfig) -> String {
         ShingleKind::Words => "words",
         ShingleKind::Chars => "chars",
     };
-    if c.seed == ShingleConfig::default().seed {
-        format!("--shingle {unit} -k {}", c.k)
-    } else {
-        format!("--shingle {unit} -k {} (shingle seed {:#x})", c.k, c.seed)
+    let mut d = format!("--shingle {unit} -k {}", c.k);
+    if c.seed != ShingleConfig::default().seed {
+        d += &format!(" (shingle seed {:#x})", c.seed);
     }
+    if c.hash == ShingleHash::Xxh3 {
+        d += " and xxh3 word hashes (shard format 1 or 2)";
+    }
+    d
 }
 
 /// Reads shard files in order and concatenates them, checking that each was sketched with
-/// `shingle` and that no id appears twice.
+/// `shingle`'s kind, length and seed and with the same word hash as the first (shards of
+/// format 1 and 2 hashed words with xxh3: they still work together, not with newer ones), and
+/// that no id appears twice.
 ///
 /// # Errors
 ///
@@ -348,14 +378,19 @@ fn describe(c: &ShingleConfig) -> String {
 pub fn read_all(paths: &[impl AsRef<Path>], shingle: &ShingleConfig) -> Result<Shards, ShardError> {
     let mut all = Shards::default();
     let mut seen: HashMap<String, String> = HashMap::new();
+    let mut hash = None;
     for path in paths {
         let path = path.as_ref();
         let (cfg, shard) = read(path)?;
-        if cfg != *shingle {
+        let wanted = ShingleConfig {
+            hash: *hash.get_or_insert(cfg.hash),
+            ..*shingle
+        };
+        if cfg != wanted {
             return Err(ShardError::OptionsMismatch {
                 path: path.display().to_string(),
                 found: describe(&cfg),
-                wanted: describe(shingle),
+                wanted: describe(&wanted),
             });
         }
         for d in &shard.docs {
@@ -452,7 +487,11 @@ mod tests {
         })
         .unwrap();
         let (cfg, got) = read(&path).unwrap();
-        assert_eq!(cfg, ShingleConfig::default());
+        let legacy = ShingleConfig {
+            hash: ShingleHash::Xxh3,
+            ..ShingleConfig::default()
+        };
+        assert_eq!(cfg, legacy);
         assert_eq!(got.docs[0].id, "a");
         assert_eq!(got.prepared[0].paragraphs, vec![5]);
         assert_eq!(
@@ -492,6 +531,29 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("duplicate id \"a\""), "{e}");
+        // Shards of the xxh3 word hash go together, not with those of the fold hash, whichever
+        // the run's default.
+        let old = dir.path().join("old.wds");
+        let legacy = ShingleConfig {
+            hash: ShingleHash::Xxh3,
+            ..ShingleConfig::default()
+        };
+        let (od, op) = docs(&[("c", "iota kappa lambda mu")]);
+        write(&old, &legacy, &od, &op).unwrap();
+        assert_eq!(
+            read_all(&[&old], &ShingleConfig::default())
+                .unwrap()
+                .docs
+                .len(),
+            1
+        );
+        let e = read_all(&[&path, &old], &ShingleConfig::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("old.wds: sketched with --shingle words -k 3 and xxh3 word hashes"),
+            "{e}"
+        );
         let e = read(&dir.path().join("missing.wds"))
             .unwrap_err()
             .to_string();

@@ -21,12 +21,15 @@ mod common;
 use wiredup::index::{Index, FORMAT_VERSION};
 use wiredup::io::{Document, Origin};
 use wiredup::pipeline::{parse_time, Config};
+use wiredup::shingle::{ShingleConfig, ShingleHash};
 
 const BIN: &str = env!("CARGO_BIN_EXE_wiredup");
 /// An index written by a version-1 writer (64-bit shingles), kept to test that it still opens.
 const FIXTURE_V1: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/index-v1.wdx");
 /// The same documents written by a version-2 writer (32-bit shingles).
 const FIXTURE_V2: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/index-v2.wdx");
+/// The same documents written by a version-3 writer (the shingle hash recorded; the fold hash).
+const FIXTURE_V3: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/index-v3.wdx");
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -223,24 +226,37 @@ fn fixture_docs() -> Vec<Document> {
 }
 
 #[test]
-#[ignore = "writes tests/fixtures/index-v2.wdx; run only to regenerate the fixture on purpose"]
-fn write_fixture_v2() {
+#[ignore = "writes tests/fixtures/index-v3.wdx; run only to regenerate the fixture on purpose"]
+fn write_fixture_v3() {
     assert_eq!(
-        FORMAT_VERSION, 2,
-        "the v2 fixture must be written by a version-2 writer"
+        FORMAT_VERSION, 3,
+        "the v3 fixture must be written by a version-3 writer"
     );
     let mut index =
         Index::build(&fixture_docs(), &Config::default()).unwrap_or_else(|e| panic!("{e}"));
-    if let Some(dir) = Path::new(FIXTURE_V2).parent() {
+    if let Some(dir) = Path::new(FIXTURE_V3).parent() {
         fs::create_dir_all(dir).unwrap_or_else(|e| panic!("{e}"));
     }
     index
-        .save(Path::new(FIXTURE_V2))
+        .save(Path::new(FIXTURE_V3))
         .unwrap_or_else(|e| panic!("{e}"));
 }
 
-/// The contents every fixture must open with, whatever version wrote it.
-fn check_fixture(index: &Index) {
+/// The default options with another word hash (that of files of format 1 and 2).
+fn with_hash(hash: ShingleHash) -> Config {
+    Config {
+        shingle: ShingleConfig {
+            hash,
+            ..ShingleConfig::default()
+        },
+        ..Config::default()
+    }
+}
+
+/// The contents every fixture must open with, whatever version wrote it (`hash`: the word
+/// hash that version used).
+fn check_fixture(index: &Index, hash: ShingleHash) {
+    assert_eq!(index.config().shingle.hash, hash);
     let want: Vec<String> = fixture_docs().into_iter().map(|d| d.id).collect();
     assert_eq!(index.ids().collect::<Vec<_>>(), want);
     assert_eq!(index.config().minhash.num_perm, 128);
@@ -290,7 +306,7 @@ fn check_fixture(index: &Index) {
 
     // What was read is what this build would build from the same documents: the story sets,
     // signatures and stats (a version-1 file's 64-bit shingles are narrowed and re-signed).
-    let built = Index::build(&fixture_docs(), &Config::default()).unwrap_or_else(|e| panic!("{e}"));
+    let built = Index::build(&fixture_docs(), &with_hash(hash)).unwrap_or_else(|e| panic!("{e}"));
     for id in &want {
         assert_eq!(index.story_set(id), built.story_set(id), "{id}");
         assert_eq!(index.signature(id), built.signature(id), "{id}");
@@ -301,28 +317,53 @@ fn check_fixture(index: &Index) {
 #[test]
 fn fixture_v1_opens_with_its_contents() {
     let index = Index::open(Path::new(FIXTURE_V1)).unwrap_or_else(|e| panic!("{e}"));
-    check_fixture(&index);
+    check_fixture(&index, ShingleHash::Xxh3);
 }
 
 #[test]
 fn fixture_v2_opens_with_its_contents() {
-    let index = Index::open(Path::new(FIXTURE_V2)).unwrap_or_else(|e| {
-        panic!("{e} (regenerate with: cargo test --release --test index -- --ignored write_fixture_v2)")
+    let index = Index::open(Path::new(FIXTURE_V2)).unwrap_or_else(|e| panic!("{e}"));
+    check_fixture(&index, ShingleHash::Xxh3);
+}
+
+#[test]
+fn fixture_v3_opens_with_its_contents() {
+    let index = Index::open(Path::new(FIXTURE_V3)).unwrap_or_else(|e| {
+        panic!("{e} (regenerate with: cargo test --release --test index -- --ignored write_fixture_v3)")
     });
-    check_fixture(&index);
-    // Saving what was read gives the same bytes while this build writes version 2: the format
+    check_fixture(&index, ShingleHash::Fold);
+    // Saving what was read gives the same bytes while this build writes version 3: the format
     // did not change without a version bump.
-    if FORMAT_VERSION == 2 {
+    if FORMAT_VERSION == 3 {
         let dir = tempdir();
         let copy = dir.path().join("copy.wdx");
         let mut again = index.clone();
         again.save(&copy).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
             fs::read(&copy).ok(),
-            fs::read(FIXTURE_V2).ok(),
-            "format-2 bytes changed: bump FORMAT_VERSION and keep reading version 2"
+            fs::read(FIXTURE_V3).ok(),
+            "format-3 bytes changed: bump FORMAT_VERSION and keep reading version 3"
         );
     }
+}
+
+#[test]
+fn documents_added_to_an_older_index_are_hashed_as_its_own() {
+    // A version-2 index hashed words with xxh3: a copy added to it must be hashed the same
+    // way to be seen as a copy (with the fold hash it would share no shingle), and the index
+    // saved again (as version 3) must say so.
+    let mut index = Index::open(Path::new(FIXTURE_V2)).unwrap_or_else(|e| panic!("{e}"));
+    let mut copy = fixture_docs().remove(0);
+    copy.id = "copy-of-a".to_owned();
+    let decisions = index.add(&[copy]).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(decisions.len(), 1);
+    assert_eq!(index.dup_of("copy-of-a"), Some(Some("wire-a")));
+    let dir = tempdir();
+    let path = dir.path().join("again.wdx");
+    index.save(&path).unwrap_or_else(|e| panic!("{e}"));
+    let again = Index::open(&path).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(again.config().shingle.hash, ShingleHash::Xxh3);
+    assert_eq!(again.story_set("copy-of-a"), index.story_set("wire-a"));
 }
 
 // ---------------------------------------------------------------------------------------------
