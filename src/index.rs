@@ -425,21 +425,9 @@ impl Doc {
 
 fn story_set(paras: &[Para], shingles: &[Shingle], bp: &Set64, out: &mut Vec<Shingle>) {
     out.clear();
-    let any_story = paras.iter().any(|p| !bp.contains(&p.hash));
-    let story = |p: &&Para| !any_story || !bp.contains(&p.hash);
-    let mut start = 0usize;
-    for p in paras {
-        let end = (p.end as usize).min(shingles.len());
-        if story(&p) {
-            if let Some(s) = shingles.get(start..end) {
-                out.extend_from_slice(s);
-            }
-        }
-        start = end.max(start);
-    }
-    if !out.is_empty() && pipeline::is_tiny(out) {
-        pipeline::push_identity(paras.iter().filter(story).map(|p| p.hash), out);
-    }
+    out.extend_from_slice(shingles);
+    let paragraphs = paras.iter().map(|p| (p.hash, p.end as usize));
+    pipeline::keep_story_shingles(paragraphs, |h| bp.contains(&h), out);
     out.sort_unstable();
     out.dedup();
 }

@@ -445,38 +445,49 @@ const IDENTITY_MIX: u64 = 0x9E37_79B9_7F4A_7C15;
 /// set gets its identity values). That is enough to sign the document (a min-hash does not
 /// depend on order or repeats); sorting can wait until a candidate pair needs the set.
 fn story_shingles(d: &mut Prepared, bp: &Boilerplate) {
-    let mut any_story = false;
-    let mut any_boilerplate = false;
-    for &h in &d.paragraphs {
-        if bp.contains(h) {
+    let ends = d.paragraph_meta.iter().map(|m| m.shingle_end as usize);
+    let paragraphs = d.paragraphs.iter().copied().zip(ends);
+    d.all_boilerplate = keep_story_shingles(paragraphs, |h| bp.contains(h), &mut d.shingles);
+}
+
+/// The story rule, in place: `shingles` holds a document's shingles paragraph by paragraph and
+/// `paragraphs` gives each paragraph's hash and the end of its shingles. The shingles of
+/// boilerplate paragraphs are dropped, unless every paragraph is boilerplate (a page of nothing
+/// else is still compared on its content); a tiny result gets its identity values. Returns
+/// whether the document has paragraphs and all of them are boilerplate. Ranges out of order or
+/// past the shingles (a damaged file) are clamped, never a panic. The one definition the
+/// pipeline and the index share.
+pub(crate) fn keep_story_shingles(
+    paragraphs: impl Iterator<Item = (u64, usize)> + Clone,
+    is_boilerplate: impl Fn(u64) -> bool,
+    shingles: &mut Vec<Shingle>,
+) -> bool {
+    let (mut any_story, mut any_boilerplate) = (false, false);
+    for (h, _) in paragraphs.clone() {
+        if is_boilerplate(h) {
             any_boilerplate = true;
         } else {
             any_story = true;
         }
     }
-    if any_story {
-        if any_boilerplate {
-            let mut out = 0usize;
-            let mut start = 0usize;
-            for (m, &h) in d.paragraph_meta.iter().zip(&d.paragraphs) {
-                let end = m.shingle_end as usize;
-                if !bp.contains(h) {
-                    d.shingles.copy_within(start..end, out);
-                    out += end - start;
-                }
-                start = end;
+    let story = |h: u64| !any_story || !is_boilerplate(h);
+    if any_story && any_boilerplate {
+        let (mut out, mut start) = (0usize, 0usize);
+        for (h, end) in paragraphs.clone() {
+            let end = end.clamp(start, shingles.len());
+            if story(h) {
+                shingles.copy_within(start..end, out);
+                out += end - start;
             }
-            d.shingles.truncate(out);
+            start = end;
         }
-    } else if !d.paragraphs.is_empty() {
-        // A page that is all boilerplate still has content; compare it on all of it.
-        d.all_boilerplate = true;
+        shingles.truncate(out);
     }
-    if !d.shingles.is_empty() && is_tiny(&d.shingles) {
-        let story = d.paragraphs.iter().copied();
-        let all = !any_story;
-        push_identity(story.filter(|&h| all || !bp.contains(h)), &mut d.shingles);
+    if !shingles.is_empty() && is_tiny(shingles) {
+        let hashes = paragraphs.map(|(h, _)| h);
+        push_identity(hashes.filter(|&h| story(h)), shingles);
     }
+    any_boilerplate && !any_story
 }
 
 /// Sorts and deduplicates the story sets whose flag in `which` equals `flag`, in parallel.
