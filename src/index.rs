@@ -649,6 +649,9 @@ fn config_problems(cfg: &Config) -> Result<LshParams, IndexError> {
 }
 
 /// The option differences between two configurations, as `name: index X, requested Y`.
+///
+/// The word hash (`shingle.hash`) is not compared: no request sets it, and the index hashes
+/// what it adds with its own.
 pub fn config_differences(index: &Config, requested: &Config) -> Vec<String> {
     let mut out = Vec::new();
     let mut diff = |name: &str, a: String, b: String| {

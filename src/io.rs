@@ -369,7 +369,8 @@ pub trait Prepare: Sync {
     fn scratch(&self) -> Self::Scratch;
     /// Prepares one well-formed document. It may take fields out of `doc` (its text, say) to
     /// free them early; what it leaves is what [`Corpus::docs`] holds. A text it empties
-    /// (`doc.text.clear()`) gives its buffer back to the reader for the next record. It is also called for
+    /// (`doc.text.clear()`) is released: a JSONL reader reuses its buffer for the next record
+    /// on that thread, other paths free it. It is also called for
     /// records later rejected as duplicate ids (their output is dropped).
     fn prepare(&self, scratch: &mut Self::Scratch, doc: &mut Document) -> Self::Output;
 }
@@ -571,7 +572,14 @@ impl<O: Send> Collect<O> {
                 || prep.scratch(),
                 |scratch, (item, doc)| match item {
                     Some(o) => o,
-                    None => prep.prepare(scratch, doc),
+                    None => {
+                        let o = prep.prepare(scratch, doc);
+                        // No reader takes an emptied text back here: free it.
+                        if doc.text.is_empty() {
+                            doc.text = String::new();
+                        }
+                        o
+                    }
                 },
             )
             .collect()
@@ -1992,6 +2000,47 @@ mod tests {
             *calls += 1;
             let text = std::mem::take(&mut doc.text);
             (doc.id.clone(), text.len())
+        }
+    }
+
+    /// A preparer that empties each text, as the pipeline's does.
+    struct Empties;
+
+    impl Prepare for Empties {
+        type Scratch = ();
+        type Output = usize;
+        fn scratch(&self) {}
+        fn prepare(&self, _: &mut (), doc: &mut Document) -> usize {
+            let n = doc.text.len();
+            doc.text.clear();
+            n
+        }
+    }
+
+    #[test]
+    fn emptied_texts_are_released_on_every_path() {
+        // JSONL records (whose buffers the reader reuses) and whole files (prepared at the
+        // end): no document keeps the memory of a text its preparer emptied.
+        let dir = tempfile::tempdir().unwrap();
+        let jsonl = dir.path().join("a.jsonl");
+        let text = "word ".repeat(20_000);
+        let lines: String = (0..3)
+            .map(|i| format!("{{\"id\":\"j{i}\",\"text\":\"{text}\"}}\n"))
+            .collect();
+        fs::write(&jsonl, lines).unwrap();
+        let sub = dir.path().join("d");
+        fs::create_dir(&sub).unwrap();
+        fs::write(sub.join("b.txt"), &text).unwrap();
+        fs::write(sub.join("c.html"), format!("<p>{text}</p>")).unwrap();
+        let inputs = [
+            jsonl.to_string_lossy().into_owned(),
+            sub.to_string_lossy().into_owned(),
+        ];
+        let (corpus, lens) = read_inputs_with(&inputs, &opts(), &Empties).unwrap();
+        assert_eq!(corpus.docs.len(), 5);
+        assert!(lens.iter().all(|&n| n >= text.len() - 1), "{lens:?}");
+        for d in &corpus.docs {
+            assert_eq!(d.text.capacity(), 0, "{} kept its text's buffer", d.id);
         }
     }
 

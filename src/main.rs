@@ -625,6 +625,14 @@ fn index_command(command: IndexCommand) -> Result<i32> {
                     fmt_time(s.oldest),
                     fmt_time(s.newest)
                 );
+                println!(
+                    "word hash:    {}",
+                    match cfg.shingle.hash {
+                        wiredup::shingle::ShingleHash::Xxh3 =>
+                            "xxh3 (as in indexes of format 1 and 2)",
+                        wiredup::shingle::ShingleHash::Fold => "fold",
+                    }
+                );
                 println!("sources:      {}", s.sources);
                 println!("boilerplate:  {} paragraphs", s.boilerplate_paragraphs);
                 println!(

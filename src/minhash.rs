@@ -123,7 +123,7 @@ fn scalar_round(set: &[u32], salt: u64, first: bool, tag: u32, out: &mut [u32]) 
     let n = out.len() as u64;
     let mut filled = 0;
     for &x in set {
-        // Shingle hashes are already uniform 32-bit values (narrowed xxh3 or a finalized mix),
+        // Shingle hashes are already uniform 32-bit values (narrowed finalized mixes),
         // so the first round only salts them and multiplies by a 64-bit odd constant
         // (multiplicative hashing: the product's high bits, which pick the bin, depend on
         // every bit of the shingle); later rounds need a full rehash to be independent of the

@@ -11,7 +11,9 @@
 //! paragraph hashes and word counts, and its raw shingles by paragraph.
 //!
 //! Invariant (tested): `cluster-shards A.wds B.wds` gives byte-identical output to
-//! `wiredup cluster a.jsonl b.jsonl` with the same options, whatever the thread counts.
+//! `wiredup cluster a.jsonl b.jsonl` with the same options, whatever the thread counts (for
+//! shards of this build: those of format 1 and 2 hashed words with xxh3, so their output is
+//! that of a run with that word hash).
 //!
 //! The file is a framed file (`src/framed.rs`: magic `\x89WDS\r\n\x1a\n`, version, checksum,
 //! written atomically), specified in FORMAT.md. Size: 4 bytes per raw shingle plus 16 per
@@ -58,11 +60,13 @@ pub enum ShardError {
     #[error("{path}: corrupt shard: {what}")]
     Corrupt { path: String, what: String },
     /// Shards made with other shingle options than requested (or than each other).
-    #[error("{path}: sketched with {found}, but this run uses {wanted}; pass the same --shingle and -k as to `wiredup sketch` (and sketch shards of format 1 or 2 again with this build)")]
+    #[error("{path}: sketched with {found}, but this run uses {wanted}; {remedy}")]
     OptionsMismatch {
         path: String,
         found: String,
         wanted: String,
+        /// What to do about it.
+        remedy: &'static str,
     },
     /// The same document id in two shards (or twice in one).
     #[error("{path}: duplicate id {id:?} (first seen in {first})")]
@@ -391,6 +395,11 @@ pub fn read_all(paths: &[impl AsRef<Path>], shingle: &ShingleConfig) -> Result<S
                 path: path.display().to_string(),
                 found: describe(&cfg),
                 wanted: describe(&wanted),
+                remedy: if cfg.hash == wanted.hash {
+                    "pass the same --shingle and -k as to `wiredup sketch`"
+                } else {
+                    "sketch the shards of format 1 or 2 again with this build"
+                },
             });
         }
         for d in &shard.docs {
@@ -502,6 +511,42 @@ mod tests {
     }
 
     #[test]
+    fn version_2_shards_are_read_as_xxh3() {
+        // A version-2 shard, written as that version laid it out: no hash byte after the kind,
+        // 32-bit shingles.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v2.wds");
+        framed::save_atomic(&path, &MAGIC, 2, |w| {
+            w.put(&[0])?;
+            w.u32(3)?;
+            w.u64(ShingleConfig::default().seed)?;
+            w.u64(1)?;
+            w.str("a")?;
+            w.put(&[0])?;
+            w.str("in.jsonl")?;
+            w.u64(1)?;
+            w.u32(1)?;
+            w.u64(5)?;
+            w.u32(3)?;
+            w.u32(2)?;
+            w.u32(2)?;
+            w.u32(7)?;
+            w.u32(9)?;
+            Ok(())
+        })
+        .unwrap();
+        let (cfg, got) = read(&path).unwrap();
+        let legacy = ShingleConfig {
+            hash: ShingleHash::Xxh3,
+            ..ShingleConfig::default()
+        };
+        assert_eq!(cfg, legacy);
+        assert_eq!(got.docs[0].id, "a");
+        assert_eq!(got.prepared[0].paragraphs, vec![5]);
+        assert_eq!(got.prepared[0].shingles, vec![7, 9]);
+    }
+
+    #[test]
     fn damage_and_mismatches_are_errors() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("a.wds");
@@ -527,6 +572,7 @@ mod tests {
         };
         let e = read_all(&[&path], &other).unwrap_err().to_string();
         assert!(e.contains("sketched with --shingle words -k 3"), "{e}");
+        assert!(e.contains("pass the same --shingle and -k"), "{e}");
         let e = read_all(&[&path, &path], &ShingleConfig::default())
             .unwrap_err()
             .to_string();
@@ -550,6 +596,10 @@ mod tests {
         let e = read_all(&[&path, &old], &ShingleConfig::default())
             .unwrap_err()
             .to_string();
+        assert!(
+            e.contains("sketch the shards of format 1 or 2 again"),
+            "{e}"
+        );
         assert!(
             e.contains("old.wds: sketched with --shingle words -k 3 and xxh3 word hashes"),
             "{e}"

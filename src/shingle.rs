@@ -676,6 +676,21 @@ mod tests {
         };
         let s = set(&["日本語"], &cfg);
         assert_eq!(s.len(), 2);
+        // Character shingles follow the configured hash too.
+        let grams = |h: fn(&[u8], u64) -> u64| -> Vec<Shingle> {
+            into_set(
+                ["日本", "本語"]
+                    .iter()
+                    .map(|g| narrow(h(g.as_bytes(), 1)))
+                    .collect(),
+            )
+        };
+        assert_eq!(s, grams(fold_hash));
+        let legacy = ShingleConfig {
+            hash: ShingleHash::Xxh3,
+            ..cfg
+        };
+        assert_eq!(set(&["日本語"], &legacy), grams(xxh3_64_with_seed));
     }
 
     proptest! {

@@ -255,7 +255,7 @@ proptest! {
 // ---------------------------------------------------------------------------------------------
 
 /// Sets with `common` shared keys and `only_a` / `only_b` private ones, keys spread like
-/// narrowed xxh3 output (as shingle hashes are). Keys are 32-bit, so two of them can
+/// narrowed 64-bit hash output (as shingle hashes are). Keys are 32-bit, so two of them can
 /// coincide (about once in 2,600 draws of 1,800 keys): callers compute the Jaccard of the
 /// sets made, not of the counts asked for.
 fn sets(seed: u64, common: usize, only_a: usize, only_b: usize) -> (Vec<u32>, Vec<u32>) {
