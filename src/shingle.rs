@@ -111,6 +111,14 @@ impl ShingleConfig {
 /// the halves of the product xor'd (as wyhash's short-input path does) and the result
 /// finalized with a xor-shift-multiply; longer inputs take seeded xxh3-64. One multiply and no
 /// branch on the length for every word of ordinary text.
+///
+/// Quirk (as with wyhash): a half equal to its key zeroes the product, so all inputs sharing
+/// that half would share a hash. With the default seed the first half's key starts with byte
+/// 0x89, a UTF-8 continuation byte, which no word of normalized (valid UTF-8) text starts with;
+/// and no second half of a UTF-8 word equals its key mixed with the length (checked for every
+/// length: that value has a nonzero byte where the half is zero-padded, or at 16 bytes a 0xFF
+/// byte). A seed chosen by hand could make one 8-byte word prefix such a half: words with that
+/// prefix would then look alike.
 #[inline]
 pub fn fold_hash(bytes: &[u8], seed: u64) -> u64 {
     if bytes.len() > 16 {
