@@ -594,13 +594,20 @@ mod tests {
         // The quirk in `fold_hash`'s docs: no half of a UTF-8 word can equal its key.
         let seed = ShingleConfig::default().seed;
         let first = (FOLD_KEY_LO ^ seed) as u8;
-        assert!((0x80..0xC0).contains(&first), "{first:#x} could start a word");
+        assert!(
+            (0x80..0xC0).contains(&first),
+            "{first:#x} could start a word"
+        );
         for len in 0..=16usize {
             let key = FOLD_KEY_HI ^ (len as u64).wrapping_mul(MIX);
             let zero_padded = 8 * len.saturating_sub(8).min(8);
             if len < 16 {
                 // The half's bytes past the word are zero; the key's are not all zero there.
-                assert_ne!(key.checked_shr(zero_padded as u32).unwrap_or(0), 0, "length {len}");
+                assert_ne!(
+                    key.checked_shr(zero_padded as u32).unwrap_or(0),
+                    0,
+                    "length {len}"
+                );
             } else {
                 assert!(key.to_le_bytes().contains(&0xFF), "length 16");
             }
