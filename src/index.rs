@@ -600,6 +600,9 @@ pub struct Index {
     stale: usize,
     oldest: Option<i64>,
     newest: Option<i64>,
+    /// The format version of the file the index was opened from ([`FORMAT_VERSION`] for one
+    /// built in memory or saved since).
+    file_version: u32,
 }
 
 fn config_problems(cfg: &Config) -> Result<LshParams, IndexError> {
@@ -769,7 +772,14 @@ impl Index {
             stale: 0,
             oldest: None,
             newest: None,
+            file_version: FORMAT_VERSION,
         })
+    }
+
+    /// The format version of the file this index was opened from, or [`FORMAT_VERSION`] for
+    /// one built in memory or saved since (saving always writes [`FORMAT_VERSION`]).
+    pub fn file_version(&self) -> u32 {
+        self.file_version
     }
 
     /// Builds an index of `docs`. Each document's `dup_of` is the representative of its cluster
@@ -1572,7 +1582,9 @@ impl Index {
         self.merge_bands();
         self.postings.flush();
         framed::save_atomic(path, &MAGIC, FORMAT_VERSION, |w| self.write_body(w))
-            .map_err(|e| IndexError::io(path, e))
+            .map_err(|e| IndexError::io(path, e))?;
+        self.file_version = FORMAT_VERSION;
+        Ok(())
     }
 
     fn write_body<W: Write>(&self, w: &mut BodyWriter<W>) -> io::Result<()> {
@@ -1775,6 +1787,7 @@ fn parse_body<R: Read>(r: &mut BodyReader<R>, version: u32) -> Result<Index, Rea
         Ok(i) => i,
         Err(e) => return bad(format!("options: {e}")),
     };
+    index.file_version = version;
 
     // Counts.
     let n_docs = r.u64()?;

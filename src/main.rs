@@ -601,7 +601,7 @@ fn index_command(command: IndexCommand) -> Result<i32> {
             if json {
                 let v = serde_json::json!({
                     "path": path.display().to_string(),
-                    "format_version": wiredup::index::FORMAT_VERSION,
+                    "format_version": index.file_version(),
                     "file_bytes": size,
                     "stats": s,
                     "options": cfg,
@@ -610,8 +610,9 @@ fn index_command(command: IndexCommand) -> Result<i32> {
             } else {
                 let p = cfg.lsh_params();
                 println!(
-                    "index:        {} ({:.1} MiB, {:.0} bytes per document, opened in {:.2}s)",
+                    "index:        {} (format {}, {:.1} MiB, {:.0} bytes per document, opened in {:.2}s)",
                     path.display(),
+                    index.file_version(),
                     mib(size),
                     size as f64 / s.documents.max(1) as f64,
                     open_time.as_secs_f64()

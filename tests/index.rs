@@ -353,6 +353,7 @@ fn documents_added_to_an_older_index_are_hashed_as_its_own() {
     // way to be seen as a copy (with the fold hash it would share no shingle), and the index
     // saved again (as version 3) must say so.
     let mut index = Index::open(Path::new(FIXTURE_V2)).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(index.file_version(), 2);
     let mut copy = fixture_docs().remove(0);
     copy.id = "copy-of-a".to_owned();
     let decisions = index.add(&[copy]).unwrap_or_else(|e| panic!("{e}"));
@@ -362,6 +363,7 @@ fn documents_added_to_an_older_index_are_hashed_as_its_own() {
     let path = dir.path().join("again.wdx");
     index.save(&path).unwrap_or_else(|e| panic!("{e}"));
     let again = Index::open(&path).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(index.file_version(), FORMAT_VERSION);
     assert_eq!(again.config().shingle.hash, ShingleHash::Xxh3);
     assert_eq!(again.story_set("copy-of-a"), index.story_set("wire-a"));
 }
@@ -396,8 +398,20 @@ fn index_commands_round_trip() {
     assert_eq!(v["stats"]["documents"], 9);
     assert_eq!(v["stats"]["duplicates"], 4);
     assert_eq!(v["format_version"], FORMAT_VERSION);
+    assert_eq!(v["options"]["shingle"]["hash"], "fold");
     let o = ok(&["index", "stats", s(&idx)], None);
     assert!(text(&o).contains("documents:    9"), "{}", text(&o));
+    assert!(text(&o).contains("word hash:    fold"), "{}", text(&o));
+    assert!(
+        text(&o).contains(&format!("(format {FORMAT_VERSION}, ")),
+        "{}",
+        text(&o)
+    );
+    // An index of format 2 says it hashes words with xxh3.
+    let o = ok(&["index", "stats", FIXTURE_V2, "--json"], None);
+    let v: Value = serde_json::from_str(text(&o).trim()).unwrap_or_default();
+    assert_eq!(v["options"]["shingle"]["hash"], "xxh3");
+    assert_eq!(v["format_version"], 2);
 
     // Query: JSON lines, best first, all four scores.
     let q = dir.path().join("q.jsonl");
