@@ -1600,10 +1600,7 @@ impl Index {
             },
             u8::from(c.paragraph_candidates),
             u8::from(c.cluster.guard),
-            match c.shingle.hash {
-                ShingleHash::Xxh3 => 0,
-                ShingleHash::Fold => 1,
-            },
+            c.shingle.hash.byte(),
         ])?;
         w.u32(c.shingle.k as u32)?;
         w.u64(c.shingle.seed)?;
@@ -1716,16 +1713,7 @@ fn parse_body<R: Read>(r: &mut BodyReader<R>, version: u32) -> Result<Index, Rea
     };
     let paragraph_candidates = flag(r.u8()?, "paragraph candidates")?;
     let guard = flag(r.u8()?, "cluster guard")?;
-    // Versions 1 and 2 hashed words with xxh3 and did not say so.
-    let hash = if version < 3 {
-        ShingleHash::Xxh3
-    } else {
-        match r.u8()? {
-            0 => ShingleHash::Xxh3,
-            1 => ShingleHash::Fold,
-            v => return bad(format!("unknown shingle hash {v}")),
-        }
-    };
+    let hash = ShingleHash::of_file(version, || r.u8())?;
     let k = to_usize(r.u32()?, "k")?;
     let shingle_seed = r.u64()?;
     let num_perm = to_usize(r.u32()?, "num_perm")?;

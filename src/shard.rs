@@ -123,10 +123,7 @@ fn write_body<W: Write>(
             ShingleKind::Words => 0,
             ShingleKind::Chars => 1,
         },
-        match shingle.hash {
-            ShingleHash::Xxh3 => 0,
-            ShingleHash::Fold => 1,
-        },
+        shingle.hash.byte(),
     ])?;
     w.u32(u32::try_from(shingle.k).map_err(|_| io::Error::other("k over 2^32"))?)?;
     w.u64(shingle.seed)?;
@@ -261,16 +258,7 @@ fn parse_body(
         1 => ShingleKind::Chars,
         v => return bad(format!("unknown shingle kind {v}")),
     };
-    // Versions 1 and 2 hashed words with xxh3 and did not say so.
-    let hash = if version < 3 {
-        ShingleHash::Xxh3
-    } else {
-        match r.u8()? {
-            0 => ShingleHash::Xxh3,
-            1 => ShingleHash::Fold,
-            v => return bad(format!("unknown shingle hash {v}")),
-        }
-    };
+    let hash = ShingleHash::of_file(version, || r.u8())?;
     let k = r.u32()? as usize;
     if k == 0 {
         return bad("shingle length k = 0");
@@ -469,13 +457,12 @@ mod tests {
         }
     }
 
-    #[test]
-    fn version_1_shingles_are_read_narrowed() {
-        // A version-1 shard, written as that version laid it out: 64-bit shingles.
+    /// Writes a one-document shard as format `version` (1 or 2) laid it out: no hash byte,
+    /// shingles of 8 bytes (version 1) or 4, and reads it back; it must say xxh3.
+    fn read_legacy(version: u32, shingles: &[u64]) -> Shards {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("v1.wds");
-        let wide: [u64; 2] = [0x1_0000_0007, 0xFFFF_FFFF_0000_0009];
-        framed::save_atomic(&path, &MAGIC, 1, |w| {
+        let path = dir.path().join("old.wds");
+        framed::save_atomic(&path, &MAGIC, version, |w| {
             w.put(&[0])?;
             w.u32(3)?;
             w.u64(ShingleConfig::default().seed)?;
@@ -488,9 +475,13 @@ mod tests {
             w.u64(5)?;
             w.u32(3)?;
             w.u32(2)?;
-            w.u32(2)?;
-            for x in wide {
-                w.u64(x)?;
+            w.u32(shingles.len() as u32)?;
+            for &x in shingles {
+                if version == 1 {
+                    w.u64(x)?;
+                } else {
+                    w.u32(x as u32)?;
+                }
             }
             Ok(())
         })
@@ -503,6 +494,14 @@ mod tests {
         assert_eq!(cfg, legacy);
         assert_eq!(got.docs[0].id, "a");
         assert_eq!(got.prepared[0].paragraphs, vec![5]);
+        got
+    }
+
+    #[test]
+    fn version_1_shingles_are_read_narrowed() {
+        // 64-bit shingles, narrowed as `narrow` does.
+        let wide: [u64; 2] = [0x1_0000_0007, 0xFFFF_FFFF_0000_0009];
+        let got = read_legacy(1, &wide);
         assert_eq!(
             got.prepared[0].shingles,
             vec![narrow(wide[0]), narrow(wide[1])]
@@ -512,37 +511,8 @@ mod tests {
 
     #[test]
     fn version_2_shards_are_read_as_xxh3() {
-        // A version-2 shard, written as that version laid it out: no hash byte after the kind,
-        // 32-bit shingles.
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("v2.wds");
-        framed::save_atomic(&path, &MAGIC, 2, |w| {
-            w.put(&[0])?;
-            w.u32(3)?;
-            w.u64(ShingleConfig::default().seed)?;
-            w.u64(1)?;
-            w.str("a")?;
-            w.put(&[0])?;
-            w.str("in.jsonl")?;
-            w.u64(1)?;
-            w.u32(1)?;
-            w.u64(5)?;
-            w.u32(3)?;
-            w.u32(2)?;
-            w.u32(2)?;
-            w.u32(7)?;
-            w.u32(9)?;
-            Ok(())
-        })
-        .unwrap();
-        let (cfg, got) = read(&path).unwrap();
-        let legacy = ShingleConfig {
-            hash: ShingleHash::Xxh3,
-            ..ShingleConfig::default()
-        };
-        assert_eq!(cfg, legacy);
-        assert_eq!(got.docs[0].id, "a");
-        assert_eq!(got.prepared[0].paragraphs, vec![5]);
+        // No hash byte after the kind; 32-bit shingles.
+        let got = read_legacy(2, &[7, 9]);
         assert_eq!(got.prepared[0].shingles, vec![7, 9]);
     }
 

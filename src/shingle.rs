@@ -94,6 +94,33 @@ impl Default for ShingleConfig {
     }
 }
 
+impl ShingleHash {
+    /// Its byte in index and shard files (format 3 on).
+    pub(crate) fn byte(self) -> u8 {
+        match self {
+            ShingleHash::Xxh3 => 0,
+            ShingleHash::Fold => 1,
+        }
+    }
+
+    /// The hash an index or shard file of format `version` was written with: versions 1 and 2
+    /// hashed words with xxh3 and have no byte for it; later ones store [`ShingleHash::byte`],
+    /// which `next` reads.
+    pub(crate) fn of_file(
+        version: u32,
+        next: impl FnOnce() -> Result<u8, crate::framed::ReadFail>,
+    ) -> Result<ShingleHash, crate::framed::ReadFail> {
+        if version < 3 {
+            return Ok(ShingleHash::Xxh3);
+        }
+        match next()? {
+            0 => Ok(ShingleHash::Xxh3),
+            1 => Ok(ShingleHash::Fold),
+            v => crate::framed::bad(format!("unknown shingle hash {v}")),
+        }
+    }
+}
+
 impl ShingleConfig {
     /// The hash of a word's (or a character shingle's) bytes under this configuration.
     #[inline]
