@@ -744,16 +744,18 @@ fn ascii_run(bytes: &[u8], mut i: usize, t: &mut Tokenizer<'_>) -> RunEnd {
         // Each separator ends a word. A block of news text ends a few words (about one per
         // six bytes): eight slots are written whether used or not and the count cut back, so
         // the common block takes no branch per word and no capacity check per push.
+        // The slots are filled in registers and stored with one fixed-size copy: growing the
+        // vector by `resize` first zeroed them through a call to memset in every block.
         let len = t.word_ends.len();
         let count = ends.count_ones() as usize;
-        t.word_ends.resize(len + count.max(WORD_SLOTS), 0);
-        let slots = &mut t.word_ends[len..];
-        for slot in &mut slots[..WORD_SLOTS] {
+        let mut slots = [0usize; WORD_SLOTS];
+        for slot in &mut slots {
             *slot = base + ends.trailing_zeros() as usize;
             ends &= ends.wrapping_sub(1);
         }
-        for slot in &mut slots[WORD_SLOTS..count.max(WORD_SLOTS)] {
-            *slot = base + ends.trailing_zeros() as usize;
+        t.word_ends.extend_from_slice(&slots);
+        while ends != 0 {
+            t.word_ends.push(base + ends.trailing_zeros() as usize);
             ends &= ends - 1;
         }
         t.word_ends.truncate(len + count);
