@@ -242,7 +242,11 @@ fn learn_keys<'a>(
         }
         dedup(i, out);
     };
-    let mut keys = hashsort::gather(n, len, key_of);
+    let touch = |i: usize| {
+        let p = paragraphs(i);
+        p.first().copied().unwrap_or(0) ^ p.last().copied().unwrap_or(0)
+    };
+    let mut keys = hashsort::gather(n, touch, len, key_of);
     keys.retain(|k| k.1 != REPEAT);
     hashsort::par_sort_by_hash(&mut keys, |e| e.0, &mut hashsort::Scratch::default());
     let mut set = PrehashedSet::default();

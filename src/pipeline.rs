@@ -510,6 +510,15 @@ fn paragraph_pairs(prepared: &[Prepared], bp: &Boilerplate, cfg: &Config) -> Vec
     let mut entries: Vec<(u64, u32)> = hashsort::gather(
         prepared.len(),
         |i| {
+            let d = &prepared[i];
+            let (p, m) = (&d.paragraphs, &d.paragraph_meta);
+            let ends = |m: Option<&ParagraphMeta>| m.map_or(0, |m| u64::from(m.words));
+            p.first().copied().unwrap_or(0)
+                ^ p.last().copied().unwrap_or(0)
+                ^ ends(m.first())
+                ^ ends(m.last())
+        },
+        |i| {
             let meta = &prepared[i].paragraph_meta;
             meta.iter().filter(|m| m.words >= min_words).count()
         },
