@@ -75,9 +75,12 @@ impl UnionFind {
     }
 }
 
-/// Orders pairs strongest first, with a total order for determinism.
+/// Orders pairs strongest first, with a total order for determinism (so an unstable sort,
+/// in parallel, gives the one order there is: a stable sort on one thread was most of the
+/// clustering stage's serial time).
 pub fn sort_pairs(pairs: &mut [PairScore]) {
-    pairs.sort_by(|x, y| {
+    use rayon::prelude::*;
+    pairs.par_sort_unstable_by(|x, y| {
         // Compare the ratios exactly (cross-multiplied integers), not as floats.
         let sim = |p: &PairScore| (p.intersection as u64, p.size_a.max(p.size_b) as u64);
         let con = |p: &PairScore| (p.intersection as u64, p.size_a.min(p.size_b).max(1) as u64);
