@@ -1891,6 +1891,7 @@ fn parse_body<R: Read>(r: &mut BodyReader<R>, version: u32) -> Result<Index, Rea
                 paragraphs: paras.iter().map(|p| p.hash).collect(),
                 shingles,
                 all_boilerplate: false,
+                published: None,
             })
         } else {
             (paras.into_boxed_slice(), shingles.into_boxed_slice())

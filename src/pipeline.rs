@@ -277,6 +277,10 @@ pub struct Prepared {
     pub shingles: Vec<Shingle>,
     /// True when every paragraph was boilerplate and the whole text was used instead.
     pub all_boilerplate: bool,
+    /// The document's `published` time ([`parse_time`]), when it was parsed as the document
+    /// was read (by [`Preparer`], while the field was in cache); `None` when it was not, and
+    /// [`run_prepared`] parses the document's field itself.
+    pub published: Option<Option<i64>>,
 }
 
 /// Where one paragraph's shingles end, and how long it is.
@@ -316,7 +320,11 @@ impl crate::io::Prepare for Preparer<'_> {
     }
 
     fn prepare(&self, scratch: &mut PrepareScratch, doc: &mut Document) -> Prepared {
-        let p = prepare(&doc.text, self.cfg, scratch);
+        let mut p = prepare(&doc.text, self.cfg, scratch);
+        // Parsed now, while the record is in cache: choosing representatives at the end read
+        // each document's field from memory long evicted (a cache miss per document, in the
+        // least parallel stage).
+        p.published = Some(doc.published.as_deref().and_then(parse_time));
         if (self.free_text)(doc) {
             // Emptied, not dropped: the reader reuses the buffer for the next record.
             doc.text.clear();
@@ -344,6 +352,7 @@ pub fn prepare(text: &str, cfg: &Config, scratch: &mut PrepareScratch) -> Prepar
         paragraph_meta: meta.to_vec(),
         shingles: shingles.to_vec(),
         all_boilerplate: false,
+        published: None,
     }
 }
 
@@ -892,13 +901,16 @@ pub fn run_prepared(
     });
     let keys: Vec<RepKey> = docs
         .par_iter()
+        .zip(&prepared)
         .zip(&sizes)
         .zip(&in_candidate)
-        .map(|((d, &length), &needed)| {
-            if needed {
-                rep_key(d.published.as_deref(), length)
-            } else {
-                RepKey::default()
+        .map(|(((d, p), &length), &needed)| {
+            if !needed {
+                return RepKey::default();
+            }
+            match p.published {
+                Some(published) => RepKey { published, length },
+                None => rep_key(d.published.as_deref(), length),
             }
         })
         .collect();

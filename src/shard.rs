@@ -227,6 +227,7 @@ pub(crate) fn decode_prepared(b: &[u8]) -> Result<(Prepared, usize), String> {
         paragraph_meta,
         shingles,
         all_boilerplate: false,
+        published: None,
     };
     Ok((p, end))
 }
@@ -320,6 +321,7 @@ fn parse_body(
             paragraph_meta,
             shingles,
             all_boilerplate: false,
+            published: None,
         });
     }
     Ok((

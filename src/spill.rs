@@ -1499,6 +1499,7 @@ mod tests {
             ],
             shingles: vec![100, 200],
             all_boilerplate: false,
+            published: None,
         };
         let mut bytes = Vec::new();
         encode_prepared(&p.paragraphs, &p.paragraph_meta, &p.shingles, &mut bytes)

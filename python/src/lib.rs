@@ -465,6 +465,7 @@ fn story_sign<'py>(
                 .collect(),
             shingles,
             all_boilerplate: false,
+            published: None,
         });
     }
     let bp = Boilerplate::from_hashes(boilerplate.iter().map(|&h| h as u64));
