@@ -214,7 +214,7 @@ const PARALLEL_EMIT: usize = 1 << 18;
 
 /// About `count` consecutive pieces of sorted `entries`, each cut where the key changes, so
 /// that no bucket is split.
-fn bucket_pieces(entries: &[(u64, u32)], count: usize) -> Vec<&[(u64, u32)]> {
+pub(crate) fn bucket_pieces(entries: &[(u64, u32)], count: usize) -> Vec<&[(u64, u32)]> {
     let target = entries.len().div_ceil(count.max(1)).max(1);
     let mut pieces = Vec::with_capacity(count + 1);
     let mut rest = entries;
