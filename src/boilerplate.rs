@@ -251,7 +251,7 @@ fn learn_keys<'a>(
     hashsort::par_sort_by_hash(&mut keys, |e| e.0, &mut hashsort::Scratch::default());
     // The runs are counted in pieces side by side (cut where the paragraph changes, so no run
     // is split): on one thread this pass was a tenth of the stage.
-    let pieces = crate::lsh::bucket_pieces(&keys, 4 * rayon::current_num_threads());
+    let pieces = hashsort::pieces_by_key(&keys, 4 * rayon::current_num_threads());
     let found: Vec<Vec<u64>> = pieces
         .par_iter()
         .map(|keys| {

@@ -216,6 +216,25 @@ pub(crate) fn mark_repeats(keys: &mut [(u64, u32)], drop: u32) {
     }
 }
 
+/// About `count` consecutive pieces of `entries` (sorted by their first field), each cut
+/// where that field changes, so that no run of equal keys is split: for processing runs in
+/// parallel (LSH buckets, boilerplate counts).
+pub(crate) fn pieces_by_key<K: PartialEq, V>(entries: &[(K, V)], count: usize) -> Vec<&[(K, V)]> {
+    let target = entries.len().div_ceil(count.max(1)).max(1);
+    let mut pieces = Vec::with_capacity(count + 1);
+    let mut rest = entries;
+    while !rest.is_empty() {
+        let mut cut = target.min(rest.len());
+        while cut < rest.len() && rest[cut].0 == rest[cut - 1].0 {
+            cut += 1;
+        }
+        let (piece, tail) = rest.split_at(cut);
+        pieces.push(piece);
+        rest = tail;
+    }
+    pieces
+}
+
 /// Documents per task of [`gather`].
 const GATHER_BLOCK: usize = 1024;
 
@@ -223,8 +242,10 @@ const GATHER_BLOCK: usize = 1024;
 const AHEAD: usize = 16;
 
 /// Calls `each(i)` for every `i` of `docs` in order, having first called `touch` on the next
-/// [`AHEAD`] of them at a time.
-fn touching_ahead(
+/// [`AHEAD`] of them at a time: `touch(i)` loads (and returns any mix of) the first value of
+/// each cache line `each(i)` will read, so that the misses of a few documents overlap where
+/// one document's work is too long for the processor to reach the next one's loads.
+pub(crate) fn touching_ahead(
     docs: std::ops::Range<usize>,
     touch: &impl Fn(usize) -> u64,
     mut each: impl FnMut(usize),

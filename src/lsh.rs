@@ -194,7 +194,7 @@ fn bucket_pairs_in(
     }
     // Large inputs (a corpus's shared paragraphs): pieces cut at bucket boundaries emit their
     // pairs side by side; the caller sorts the pairs, so their order here does not matter.
-    let pieces = bucket_pieces(entries, 4 * threads);
+    let pieces = hashsort::pieces_by_key(entries, 4 * threads);
     let parts: Vec<Vec<(u32, u32)>> = pieces
         .par_iter()
         .map(|piece| {
@@ -211,24 +211,6 @@ fn bucket_pairs_in(
 
 /// From this many entries, [`bucket_pairs`] emits pairs on all threads.
 const PARALLEL_EMIT: usize = 1 << 18;
-
-/// About `count` consecutive pieces of sorted `entries`, each cut where the key changes, so
-/// that no bucket is split.
-pub(crate) fn bucket_pieces(entries: &[(u64, u32)], count: usize) -> Vec<&[(u64, u32)]> {
-    let target = entries.len().div_ceil(count.max(1)).max(1);
-    let mut pieces = Vec::with_capacity(count + 1);
-    let mut rest = entries;
-    while !rest.is_empty() {
-        let mut cut = target.min(rest.len());
-        while cut < rest.len() && rest[cut].0 == rest[cut - 1].0 {
-            cut += 1;
-        }
-        let (piece, tail) = rest.split_at(cut);
-        pieces.push(piece);
-        rest = tail;
-    }
-    pieces
-}
 
 /// Appends the pairs of the buckets (runs of equal keys) of sorted `entries`.
 fn emit_pairs(entries: &[(u64, u32)], limits: &BucketLimits, out: &mut Vec<(u32, u32)>) {
@@ -313,32 +295,26 @@ fn band_entries(
         .into_par_iter()
         .zip(live.par_chunks(CHUNK))
         .for_each(|(mut out, docs)| {
-            for (b, block) in docs.chunks(AHEAD).enumerate() {
-                // The group's rows of a block of documents are loaded first, one load per
-                // cache line, back to back: their misses overlap. Hashing a document's keys
-                // takes more instructions than the processor looks ahead, so loading each
-                // document's rows as its keys are hashed waited out one miss per document
-                // (19 ns a key, against 13 band-major, where the loop is short).
-                let mut touched = [0u32; AHEAD];
-                for (t, &(_, sig)) in touched.iter_mut().zip(block) {
-                    let rows = &sig[first..last];
-                    let ends = rows.last().copied().unwrap_or(0);
-                    *t = rows.iter().step_by(16).fold(ends, |a, &v| a ^ v);
+            // The group's rows of a few documents are loaded first, one load per cache line,
+            // back to back: their misses overlap. Hashing a document's keys takes more
+            // instructions than the processor looks ahead, so loading each document's rows as
+            // its keys were hashed waited out one miss per document (19 ns a key, against 13
+            // band-major, where the loop is short).
+            let touch = |k: usize| {
+                let rows = &docs[k].1[first..last];
+                let ends = rows.last().copied().unwrap_or(0);
+                u64::from(rows.iter().step_by(16).fold(ends, |a, &v| a ^ v))
+            };
+            hashsort::touching_ahead(0..docs.len(), &touch, |k| {
+                let (i, sig) = docs[k];
+                for (list, band) in out.iter_mut().zip(bands.clone()) {
+                    let (start, r) = offsets[band];
+                    list[k] = (band_key(&sig[start..start + r], band), i);
                 }
-                std::hint::black_box(touched);
-                for (k, &(i, sig)) in block.iter().enumerate() {
-                    for (list, band) in out.iter_mut().zip(bands.clone()) {
-                        let (start, r) = offsets[band];
-                        list[b * AHEAD + k] = (band_key(&sig[start..start + r], band), i);
-                    }
-                }
-            }
+            });
         });
     lists
 }
-
-/// Documents whose signature rows [`band_entries`] loads ahead of hashing their keys.
-const AHEAD: usize = 16;
 
 /// Candidate pairs from `bands` bands whose `(key, doc)` entries `entries(band)` gives (built
 /// on demand, so a caller may read them from disk): sorted, deduplicated, `i < j`. At most
@@ -553,7 +529,7 @@ mod tests {
         pool.install(|| bucket_pairs(&mut entries, &limits, &mut got));
         got.sort_unstable();
         assert_eq!(got, want);
-        for piece in bucket_pieces(&sorted, 12).windows(2) {
+        for piece in hashsort::pieces_by_key(&sorted, 12).windows(2) {
             let (a, b) = (piece[0], piece[1]);
             assert_ne!(
                 a.last().map(|e| e.0),
