@@ -158,7 +158,7 @@ impl<'a> NormalizedRef<'a> {
     /// The canonical text (see [`Normalized::text`]).
     pub fn text(&self) -> &'a str {
         // Every byte was pushed as ASCII or as a whole encoded character.
-        std::str::from_utf8(self.text).unwrap_or_default()
+        simdutf8::basic::from_utf8(self.text).unwrap_or_default()
     }
 
     /// Paragraphs in order; none is empty.
