@@ -195,11 +195,26 @@ impl Normalizer {
     /// Normalizes `raw` (plain text or HTML) into canonical words and paragraphs, in this
     /// normalizer's buffers (the previous result is overwritten).
     pub fn run(&mut self, raw: &str) -> NormalizedRef<'_> {
+        #[cfg(target_arch = "x86_64")]
+        if v3_available() {
+            // SAFETY: the CPU has every feature `run_v3` is compiled for (checked just above).
+            return unsafe { self.run_v3(raw) };
+        }
+        self.run_with::<true>(raw)
+    }
+
+    /// [`Normalizer::run`] compiled for x86-64-v3 CPUs (AVX2, BMI1/2, LZCNT, POPCNT): the same
+    /// code, with the hot loops inlined into it, gets native bit counts and shifts and VEX
+    /// encoding, about 13% more throughput than the baseline build (BENCHMARKS.md).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx,avx2,bmi1,bmi2,lzcnt,popcnt")]
+    fn run_v3(&mut self, raw: &str) -> NormalizedRef<'_> {
         self.run_with::<true>(raw)
     }
 
     /// [`Normalizer::run`]; with `RUNS` false, without the eight-bytes-at-a-time path (the
     /// reference it is tested against).
+    #[inline(always)]
     fn run_with<const RUNS: bool>(&mut self, raw: &str) -> NormalizedRef<'_> {
         let Normalizer {
             decoded,
@@ -453,6 +468,7 @@ fn is_apostrophe(c: char) -> bool {
 /// never crosses a word break (combining marks are kept inside words here), and characters that
 /// end a word (spaces, punctuation, `&nbsp;`, `…`) need no normalization because they are
 /// separators either way. Pure-ASCII words, the vast majority, skip Unicode tables entirely.
+#[inline(always)]
 fn canonical_words<const RUNS: bool>(s: &str, word: &mut String, t: &mut Tokenizer<'_>) {
     let bytes = s.as_bytes();
     let n = bytes.len();
@@ -586,6 +602,18 @@ struct Classes {
     low: [u8; BLOCK],
 }
 
+/// Whether this CPU has the x86-64-v3 features [`Normalizer::run`]'s fast copy is compiled for
+/// (the standard library caches the answer).
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn v3_available() -> bool {
+    is_x86_feature_detected!("avx2")
+        && is_x86_feature_detected!("bmi1")
+        && is_x86_feature_detected!("bmi2")
+        && is_x86_feature_detected!("lzcnt")
+        && is_x86_feature_detected!("popcnt")
+}
+
 /// [`Classes`] of a block, byte by byte: the definition [`classify`] is tested against, and
 /// the code on targets without a vector version.
 #[cfg_attr(target_arch = "x86_64", allow(dead_code))]
@@ -694,7 +722,7 @@ const WORD_SLOTS: usize = 8;
 /// That costs one well-predicted branch per eight bytes instead of several per word. A run
 /// ends at a line break, a non-ASCII byte, an apostrophe or the end; the per-character path
 /// then takes over with the tokenizer in exactly the state it would have reached itself.
-#[inline]
+#[inline(always)]
 fn ascii_run(bytes: &[u8], mut i: usize, t: &mut Tokenizer<'_>) -> RunEnd {
     let n = bytes.len();
     // The state before the first word's separator: where to go back to if that word is given
@@ -1223,14 +1251,20 @@ mod tests {
         #[test]
         fn runs_change_nothing(s in "([a-zA-Z0-9]{1,12}[ ,.'`\n]{0,3}|[a-z0-9]{1,2} |[ ]{1,3}|[éÉ\u{301}’—½ﬁ]|[-\"()?!\r\t&<>]){0,60}") {
             // Text made mostly of ASCII words and single spaces, with every kind of byte that
-            // ends a run at every position: the run path and the per-word path agree exactly.
+            // ends a run at every position: the run path and the per-word path agree exactly,
+            // and so does `run`, which takes the x86-64-v3 copy of the run path where it can.
             let mut fast = Normalizer::default();
             let mut slow = Normalizer::default();
+            let mut dispatched = Normalizer::default();
             let a = fast.run_with::<true>(&s);
             let b = slow.run_with::<false>(&s);
+            let c = dispatched.run(&s);
             prop_assert_eq!(a.text(), b.text());
             prop_assert_eq!(a.word_ends, b.word_ends);
             prop_assert_eq!(a.para_ends, b.para_ends);
+            prop_assert_eq!(c.text(), b.text());
+            prop_assert_eq!(c.word_ends, b.word_ends);
+            prop_assert_eq!(c.para_ends, b.para_ends);
         }
 
         #[test]
