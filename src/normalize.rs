@@ -205,7 +205,7 @@ impl Normalizer {
 
     /// [`Normalizer::run`] compiled for x86-64-v3 CPUs (AVX2, BMI1/2, LZCNT, POPCNT): the same
     /// code, with the hot loops inlined into it, gets native bit counts and shifts and VEX
-    /// encoding, about 13% more throughput than the baseline build (BENCHMARKS.md).
+    /// encoding: about 10% more throughput than the baseline build (BENCHMARKS.md).
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx,avx2,bmi1,bmi2,lzcnt,popcnt")]
     fn run_v3(&mut self, raw: &str) -> NormalizedRef<'_> {
