@@ -132,7 +132,11 @@ pub fn write_clusters<W: Write, D: DocIds + Sync + ?Sized>(
         Format::Clusters => write_lines(
             w,
             out.clusters.len(),
-            |_| 0,
+            |i| {
+                let c = &out.clusters[i];
+                let rep = docs.touch_id(c.representative);
+                c.members.iter().fold(rep, |a, m| a ^ docs.touch_id(m.doc))
+            },
             |b, i| {
                 let c = &out.clusters[i];
                 let rec = ClusterOut {
