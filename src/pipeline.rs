@@ -831,8 +831,11 @@ pub fn run_prepared(
         }
     };
 
+    // Passes over every document's struct run in parallel, here and below: the structs were
+    // written while reading, long evicted, and a serial pass left the other core idle (this
+    // one and the stage's serial parts: 37.2 -> 34.4 ms for the boilerplate stage, 100k).
     let views: Vec<DocParagraphs<'_>> = docs
-        .iter()
+        .par_iter()
         .zip(&prepared)
         .map(|(d, p)| DocParagraphs {
             source: d.source.as_deref(),
@@ -853,10 +856,13 @@ pub fn run_prepared(
         |(), d| story_shingles(d, &bp),
         |d| &d.shingles,
     );
-    stats.empty = prepared.iter().filter(|p| p.shingles.is_empty()).count();
-    stats.all_boilerplate = prepared.iter().filter(|p| p.all_boilerplate).count();
+    stats.empty = prepared
+        .par_iter()
+        .filter(|p| p.shingles.is_empty())
+        .count();
+    stats.all_boilerplate = prepared.par_iter().filter(|p| p.all_boilerplate).count();
     let mut sets: Vec<Vec<Shingle>> = prepared
-        .iter_mut()
+        .par_iter_mut()
         .map(|p| std::mem::take(&mut p.shingles))
         .collect();
     lap("shingle+minhash", &mut stats);
@@ -893,7 +899,7 @@ pub fn run_prepared(
     drop(cands);
     lap("verify", &mut stats);
 
-    let sizes: Vec<u32> = sets.iter().map(|s| s.len() as u32).collect();
+    let sizes: Vec<u32> = sets.par_iter().map(|s| s.len() as u32).collect();
     let link = cfg.link_config();
     let known = KnownPairs::new(&pairs);
     let labels = cluster::cluster(docs.len(), &pairs, &sizes, &cfg.cluster, |x, y| {
