@@ -238,8 +238,9 @@ pub(crate) fn pieces_by_key<K: PartialEq, V>(entries: &[(K, V)], count: usize) -
 /// Documents per task of [`gather`].
 const GATHER_BLOCK: usize = 1024;
 
-/// Documents whose memory [`gather`] touches before it reads them (see there).
-const AHEAD: usize = 16;
+/// Documents whose memory [`gather`] touches before it reads them (see there); the other
+/// touch-ahead loops (the JSONL reader's duplicate-id check) use the same block.
+pub(crate) const AHEAD: usize = 16;
 
 /// Calls `each(i)` for every `i` of `docs` in order, having first called `touch` on the next
 /// [`AHEAD`] of them at a time: `touch(i)` loads (and returns any mix of) the first value of

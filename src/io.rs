@@ -1105,8 +1105,9 @@ fn accept_all<P: Prepare, S: Sink<P>>(
 ) -> Result<(), ReadError> {
     // Each id is an allocation of its own, written by a parsing thread: the duplicate-id
     // check's first read of it missed the cache, one document after the other. The next few
-    // documents' ids are touched first, so that their misses overlap.
-    const AHEAD: usize = 16;
+    // documents' ids are touched first, so that their misses overlap (as in
+    // `hashsort::touching_ahead`, which takes indices, not a vector to move out of).
+    use crate::hashsort::AHEAD;
     let touch = |r: &LineResult<P::Output>| match r {
         LineResult::Doc(doc, _) => doc.id.as_bytes().first().map_or(0, |&b| u64::from(b)),
         _ => 0,
