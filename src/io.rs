@@ -1280,12 +1280,10 @@ fn parse_line(
     if line.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
-    // SIMD validation (most lines are valid); std's validator is run again only on an invalid
-    // line, for the position of its first bad byte.
-    let text = match simdutf8::basic::from_utf8(line).map_err(|_| std::str::from_utf8(line)) {
+    // SIMD validation; the `compat` flavour also says where the first bad byte is.
+    let text = match simdutf8::compat::from_utf8(line) {
         Ok(text) => text,
-        Err(Ok(text)) => text,
-        Err(Err(e)) => {
+        Err(e) => {
             let at = e.valid_up_to() + bom_len;
             return Err((line_no, format!("invalid UTF-8 at byte {at}")));
         }
