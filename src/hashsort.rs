@@ -207,7 +207,7 @@ fn insertion_sort<T: Copy + Ord>(v: &mut [T]) {
 /// Sorts one document's `(hash, slot)` keys by hash and sets the slot of every repeat of a
 /// hash to `drop`, so a caller can drop them: a document counts each hash once. (The keys of
 /// one hash must share their slot, as they do when the slot is the document's.)
-pub(crate) fn mark_repeats(keys: &mut [(u64, u32)], drop: u32) {
+pub(crate) fn mark_repeats<K: Copy + Ord>(keys: &mut [(K, u32)], drop: u32) {
     keys.sort_unstable_by_key(|k| k.0);
     for j in 1..keys.len() {
         if keys[j].0 == keys[j - 1].0 {

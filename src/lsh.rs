@@ -187,7 +187,7 @@ pub fn bucket_pairs(entries: &mut [(u64, u32)], limits: &BucketLimits, out: &mut
 
 /// A band key as an entry holds it: the whole 64-bit hash, or in memory its top 32 bits
 /// (see [`candidates`]).
-trait EntryKey: Copy + Ord + Default + Send + Sync {
+pub(crate) trait EntryKey: Copy + Ord + Default + Send + Sync {
     /// The key in the leading bits of a `u64`, ordered as the key is.
     fn leading(self) -> u64;
 }
@@ -202,6 +202,15 @@ impl EntryKey for u32 {
     fn leading(self) -> u64 {
         u64::from(self) << 32
     }
+}
+
+/// [`bucket_pairs`] for entries keyed by 32 bits of a hash (see [`candidates`]).
+pub(crate) fn bucket_pairs_32(
+    entries: &mut [(u32, u32)],
+    limits: &BucketLimits,
+    out: &mut Vec<(u32, u32)>,
+) {
+    bucket_pairs_in(entries, limits, out, &mut hashsort::Scratch::default());
 }
 
 /// [`bucket_pairs`] with the sort's buffers in `scratch`, for callers that bucket many bands.

@@ -509,14 +509,20 @@ fn sort_story_sets(sets: &mut [Vec<Shingle>], which: &[bool], flag: bool) {
         });
 }
 
-/// Candidate pairs from shared story paragraphs.
+/// Candidate pairs from shared story paragraphs (a few more where folded hashes agree: see
+/// below).
 fn paragraph_pairs(prepared: &[Prepared], bp: &Boilerplate, cfg: &Config) -> Vec<(u32, u32)> {
     let min_words = cfg.min_paragraph_words.max(1) as u32;
     // Each document's long paragraphs go into its slice, sorted; boilerplate and repeats are
     // marked with the document number `DROP` (no document has it) and dropped. The same
-    // entries as `candidate_paragraphs` gives, without a vector per document.
+    // entries as `candidate_paragraphs` gives (keys folded), without a vector per document.
+    // Keyed by 32 bits of the paragraph hash, as LSH entries are (8 bytes, not 16): documents
+    // whose different paragraphs agree on those bits become a candidate that verification
+    // rejects (about n^2 / 2^33 pairs for n entries: 101 more of 67,677 at 100k documents).
+    // 75.8 -> 62.7 ms at 100k on two threads.
     const DROP: u32 = u32::MAX;
-    let mut entries: Vec<(u64, u32)> = hashsort::gather(
+    let key = |h: u64| (h ^ (h >> 32)) as u32;
+    let mut entries: Vec<(u32, u32)> = hashsort::gather(
         prepared.len(),
         |i| {
             let d = &prepared[i];
@@ -536,14 +542,14 @@ fn paragraph_pairs(prepared: &[Prepared], bp: &Boilerplate, cfg: &Config) -> Vec
             let hashes = d.paragraphs.iter().zip(&d.paragraph_meta);
             let long = hashes.filter(|(_, m)| m.words >= min_words);
             for (o, (&h, _)) in out.iter_mut().zip(long) {
-                *o = (h, if bp.contains(h) { DROP } else { i as u32 });
+                *o = (key(h), if bp.contains(h) { DROP } else { i as u32 });
             }
             hashsort::mark_repeats(out, DROP);
         },
     );
     entries.retain(|e| e.1 != DROP);
     let mut out = Vec::new();
-    lsh::bucket_pairs(&mut entries, &cfg.buckets, &mut out);
+    lsh::bucket_pairs_32(&mut entries, &cfg.buckets, &mut out);
     lsh::sort_pairs(&mut out, &mut hashsort::Scratch::default());
     out.dedup();
     out
@@ -1069,7 +1075,8 @@ mod tests {
 
     proptest::proptest! {
         /// Shared-paragraph candidates, built without a vector per document, are those of the
-        /// per-document definition (`candidate_paragraphs`, which the out-of-core run uses).
+        /// per-document definition (`candidate_paragraphs`, which the out-of-core run uses)
+        /// where no two hashes fold to the same 32 bits (as with these small ones).
         #[test]
         fn paragraph_pairs_match_candidate_paragraphs(
             docs in proptest::collection::vec(
