@@ -138,29 +138,33 @@ pub fn cluster(
         .map(|i| (comp[i as usize], i))
         .collect();
     member_slots.par_sort_unstable();
-    let mut tasks: Vec<(Vec<u32>, Vec<PairScore>)> = Vec::new();
+    // Each component's members and pairs are runs of two flat vectors (a vector per
+    // component cost a serial allocation each).
+    let members: Vec<u32> = member_slots.par_iter().map(|&(_, d)| d).collect();
+    let cpairs: Vec<PairScore> = pair_slots
+        .par_iter()
+        .map(|&(_, k)| order[k as usize])
+        .collect();
+    let mut tasks: Vec<(std::ops::Range<usize>, std::ops::Range<usize>)> = Vec::new();
     let (mut pi, mut mi) = (0usize, 0usize);
     while mi < member_slots.len() {
         let c = member_slots[mi].0;
         let m_end = mi + member_slots[mi..].partition_point(|&(x, _)| x == c);
         let p_end = pi + pair_slots[pi..].partition_point(|&(x, _)| x == c);
-        let members: Vec<u32> = member_slots[mi..m_end].iter().map(|&(_, d)| d).collect();
-        let cpairs: Vec<PairScore> = pair_slots[pi..p_end]
-            .iter()
-            .map(|&(_, k)| order[k as usize])
-            .collect();
-        tasks.push((members, cpairs));
+        tasks.push((mi..m_end, pi..p_end));
         mi = m_end;
         pi = p_end;
     }
     let roots: Vec<Vec<u32>> = tasks
         .par_iter()
-        .map(|(members, cpairs)| guarded_component(members, cpairs, sizes, cfg, &linked))
+        .map(|(m, p)| {
+            guarded_component(&members[m.clone()], &cpairs[p.clone()], sizes, cfg, &linked)
+        })
         .collect();
     let mut labels: Vec<u32> = (0..n as u32).collect();
-    for ((members, _), r) in tasks.iter().zip(&roots) {
-        for (&m, &root) in members.iter().zip(r) {
-            labels[m as usize] = root;
+    for ((m, _), r) in tasks.iter().zip(&roots) {
+        for (&d, &root) in members[m.clone()].iter().zip(r) {
+            labels[d as usize] = root;
         }
     }
     labels
@@ -261,6 +265,54 @@ pub fn representative(members: &[u32], keys: &[RepKey]) -> Option<u32> {
 
 /// Groups documents by cluster label: clusters in order of their lowest member, members in
 /// input order.
+/// Each document's group number, as [`groups`] numbers them, and the groups of two or more
+/// members as runs of one flat vector: [`groups`] without a vector per group (most groups are
+/// single documents).
+pub(crate) struct Numbered {
+    /// Group number of each document.
+    pub ids: Vec<u32>,
+    /// Members of the groups of two or more, group after group, each in ascending order.
+    pub members: Vec<u32>,
+    /// `(group number, its run of members)`, in group order.
+    pub runs: Vec<(u32, std::ops::Range<usize>)>,
+}
+
+/// See [`Numbered`]; `labels` as for [`groups`].
+pub(crate) fn numbered(labels: &[u32]) -> Numbered {
+    let mut slot = vec![u32::MAX; labels.len()];
+    let mut ids = Vec::with_capacity(labels.len());
+    let mut size: Vec<u32> = Vec::new();
+    for &l in labels {
+        let s = &mut slot[l as usize];
+        if *s == u32::MAX {
+            *s = size.len() as u32;
+            size.push(0);
+        }
+        size[*s as usize] += 1;
+        ids.push(*s);
+    }
+    // Where each group of two or more starts in `members` (u32::MAX: a single document).
+    let mut next = vec![u32::MAX; size.len()];
+    let mut runs = Vec::new();
+    let mut at = 0usize;
+    for (g, &c) in size.iter().enumerate() {
+        if c >= 2 {
+            next[g] = at as u32;
+            runs.push((g as u32, at..at + c as usize));
+            at += c as usize;
+        }
+    }
+    let mut members = vec![0u32; at];
+    for (i, &g) in ids.iter().enumerate() {
+        let n = &mut next[g as usize];
+        if *n != u32::MAX {
+            members[*n as usize] = i as u32;
+            *n += 1;
+        }
+    }
+    Numbered { ids, members, runs }
+}
+
 pub fn groups(labels: &[u32]) -> Vec<Vec<u32>> {
     let mut slot = vec![u32::MAX; labels.len()];
     let mut out: Vec<Vec<u32>> = Vec::new();
@@ -387,6 +439,33 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn numbered_groups_are_the_groups(
+            raw in proptest::collection::vec((0u32..60, 0u32..60), 0..70),
+        ) {
+            // Labels as clustering gives them: each document's lowest fellow member.
+            let mut uf = UnionFind::new(60);
+            for &(a, b) in &raw {
+                uf.union(a, b);
+            }
+            let labels: Vec<u32> = (0..60).map(|i| uf.find(i)).collect();
+            let g = groups(&labels);
+            let nb = numbered(&labels);
+            for (gid, members) in g.iter().enumerate() {
+                for &m in members {
+                    prop_assert_eq!(nb.ids[m as usize], gid as u32);
+                }
+            }
+            let multi: Vec<(u32, Vec<u32>)> = g.iter().enumerate()
+                .filter(|(_, m)| m.len() >= 2)
+                .map(|(gid, m)| (gid as u32, m.clone()))
+                .collect();
+            let runs: Vec<(u32, Vec<u32>)> = nb.runs.iter()
+                .map(|(gid, r)| (*gid, nb.members[r.clone()].to_vec()))
+                .collect();
+            prop_assert_eq!(runs, multi);
+        }
+
         #[test]
         fn per_component_equals_serial(
             raw in proptest::collection::vec((0u32..40, 0u32..40, 1u32..10), 0..80),

@@ -926,22 +926,20 @@ pub fn run_prepared(
             }
         })
         .collect();
-    let groups = cluster::groups(&labels);
-    let mut cluster_ids = vec![0u32; docs.len()];
-    for (gid, members) in groups.iter().enumerate() {
-        for &m in members {
-            cluster_ids[m as usize] = gid as u32;
-        }
-    }
+    let cluster::Numbered {
+        ids: cluster_ids,
+        members,
+        runs,
+    } = cluster::numbered(&labels);
     // Scores against the representative, in parallel; `collect` keeps cluster order.
-    let clusters: Vec<Cluster> = groups
+    let clusters: Vec<Cluster> = runs
         .par_iter()
-        .enumerate()
-        .filter(|(_, members)| members.len() >= 2)
-        .filter_map(|(gid, members)| {
-            let (rep, ms) = score_group_with(members, &keys, |m, rep| known.score(m, rep, &sets))?;
+        .filter_map(|(gid, run)| {
+            let (rep, ms) = score_group_with(&members[run.clone()], &keys, |m, rep| {
+                known.score(m, rep, &sets)
+            })?;
             Some(Cluster {
-                id: gid as u32,
+                id: *gid,
                 representative: rep,
                 members: ms,
             })
