@@ -30,8 +30,9 @@
 //!
 //! Cost: O(n b) expected time (band keys are hashes: each band's entries are grouped by a
 //! counting sort on their top bits), 8 bytes per document per band in flight (16 out of core),
-//! a group of bands at a time (about 16 MiB of entries, at least one band per thread). A group's keys are
-//! computed document by document, so each signature's rows are read once while in cache.
+//! a group of bands at a time (about 16 MiB of entries, at least one band per thread). A
+//! group's keys are computed document by document, so each signature's rows are read once
+//! while in cache.
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
