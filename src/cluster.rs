@@ -263,8 +263,6 @@ pub fn representative(members: &[u32], keys: &[RepKey]) -> Option<u32> {
     })
 }
 
-/// Groups documents by cluster label: clusters in order of their lowest member, members in
-/// input order.
 /// Each document's group number, as [`groups`] numbers them, and the groups of two or more
 /// members as runs of one flat vector: [`groups`] without a vector per group (most groups are
 /// single documents).
@@ -313,6 +311,8 @@ pub(crate) fn numbered(labels: &[u32]) -> Numbered {
     Numbered { ids, members, runs }
 }
 
+/// Groups documents by cluster label: clusters in order of their lowest member, members in
+/// input order.
 pub fn groups(labels: &[u32]) -> Vec<Vec<u32>> {
     let mut slot = vec![u32::MAX; labels.len()];
     let mut out: Vec<Vec<u32>> = Vec::new();

@@ -204,11 +204,12 @@ fn insertion_sort<T: Copy + Ord>(v: &mut [T]) {
     }
 }
 
-/// Sorts one document's `(hash, slot)` keys by hash and sets the slot of every repeat of a
-/// hash to `drop`, so a caller can drop them: a document counts each hash once. (The keys of
-/// one hash must share their slot, as they do when the slot is the document's.)
+/// Sorts one document's `(hash, slot)` keys and sets the slot of every repeat of a hash to
+/// `drop`, so a caller can drop them: a document counts each hash once. Where equal keys have
+/// different slots (folded hashes: a boilerplate paragraph, slot `drop`, folding like a story
+/// one), the lowest slot is the one kept.
 pub(crate) fn mark_repeats<K: Copy + Ord>(keys: &mut [(K, u32)], drop: u32) {
-    keys.sort_unstable_by_key(|k| k.0);
+    keys.sort_unstable();
     for j in 1..keys.len() {
         if keys[j].0 == keys[j - 1].0 {
             keys[j].1 = drop;

@@ -1071,6 +1071,30 @@ mod tests {
         assert!(story(&[], &none).is_empty());
     }
 
+    #[test]
+    fn boilerplate_paragraph_folding_like_a_story_one_does_not_hide_it() {
+        // p and q are different hashes with the same 32-bit fold; p is boilerplate. Document
+        // 0 has both, document 1 shares q: they are still a candidate pair.
+        let (p, q) = ((1u64 << 32) | 4, 5u64);
+        let fold = |h: u64| (h ^ (h >> 32)) as u32;
+        assert_eq!(fold(p), fold(q));
+        let doc = |paras: &[u64]| Prepared {
+            paragraphs: paras.to_vec(),
+            paragraph_meta: paras
+                .iter()
+                .map(|_| ParagraphMeta {
+                    words: 20,
+                    shingle_end: 0,
+                })
+                .collect(),
+            ..Prepared::default()
+        };
+        let bp = Boilerplate::from_hashes([p]);
+        let cfg = Config::default();
+        let prepared = [doc(&[p, q]), doc(&[q])];
+        assert_eq!(paragraph_pairs(&prepared, &bp, &cfg), vec![(0, 1)]);
+    }
+
     proptest::proptest! {
         /// Shared-paragraph candidates, built without a vector per document, are those of the
         /// per-document definition (`candidate_paragraphs`, which the out-of-core run uses)
