@@ -21,8 +21,11 @@
 //! document number (8-byte entries, half the bytes to sort and scan: LSH stage 136 -> 123 ms
 //! at 100k documents). Two documents whose keys differ only in the low bits then share a
 //! bucket: about `n^2 / 2^33` such pairs per band (one per band at 100k documents, about a
-//! hundred at 1M), which exact verification rejects like any other false candidate. The
-//! out-of-core run ([`candidates_by_band`]) and the index keep the whole 64-bit key.
+//! hundred at 1M), which exact verification rejects like any other false candidate. (A bucket
+//! that such a collision pushes past `max_bucket` is paired through anchors, as any large one;
+//! that needs a bucket of near-copies within a few members of the limit to collide, about
+//! `n / 2^32` per band for each such bucket, and its pairs come from the other bands anyway.)
+//! The out-of-core run ([`candidates_by_band`]) and the index keep the whole 64-bit key.
 //!
 //! Invariants: the candidate list is sorted, deduplicated, with `i < j`, and does not depend on
 //! the thread count (bands are processed in parallel, the results concatenated in band order and
