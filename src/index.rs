@@ -2160,7 +2160,8 @@ mod tests {
 
     #[test]
     fn band_keys_match_lsh() {
-        // Two documents share a band key here iff lsh::candidates pairs them.
+        // Two documents share a band key here iff lsh::candidates pairs them (it buckets by
+        // the keys' top 32 bits: among 40 documents no two keys differ only below them).
         let cfg = Config::default();
         let sets: Vec<Vec<Shingle>> = (0..40u64)
             .map(|i| {
