@@ -275,8 +275,9 @@ pub(crate) struct Numbered {
     pub runs: Vec<(u32, std::ops::Range<usize>)>,
 }
 
-/// See [`Numbered`]; `labels` as for [`groups`].
-pub(crate) fn numbered(labels: &[u32]) -> Numbered {
+/// Each document's group number (groups numbered in order of their first member) and each
+/// group's size: the numbering [`groups`] and [`numbered`] share.
+fn group_ids(labels: &[u32]) -> (Vec<u32>, Vec<u32>) {
     let mut slot = vec![u32::MAX; labels.len()];
     let mut ids = Vec::with_capacity(labels.len());
     let mut size: Vec<u32> = Vec::new();
@@ -289,6 +290,12 @@ pub(crate) fn numbered(labels: &[u32]) -> Numbered {
         size[*s as usize] += 1;
         ids.push(*s);
     }
+    (ids, size)
+}
+
+/// See [`Numbered`]; `labels` as for [`groups`].
+pub(crate) fn numbered(labels: &[u32]) -> Numbered {
+    let (ids, size) = group_ids(labels);
     // Where each group of two or more starts in `members` (u32::MAX: a single document).
     let mut next = vec![u32::MAX; size.len()];
     let mut runs = Vec::new();
@@ -314,15 +321,13 @@ pub(crate) fn numbered(labels: &[u32]) -> Numbered {
 /// Groups documents by cluster label: clusters in order of their lowest member, members in
 /// input order.
 pub fn groups(labels: &[u32]) -> Vec<Vec<u32>> {
-    let mut slot = vec![u32::MAX; labels.len()];
-    let mut out: Vec<Vec<u32>> = Vec::new();
-    for (i, &l) in labels.iter().enumerate() {
-        let l = l as usize;
-        if slot[l] == u32::MAX {
-            slot[l] = out.len() as u32;
-            out.push(Vec::new());
-        }
-        out[slot[l] as usize].push(i as u32);
+    let (ids, size) = group_ids(labels);
+    let mut out: Vec<Vec<u32>> = size
+        .iter()
+        .map(|&c| Vec::with_capacity(c as usize))
+        .collect();
+    for (i, &g) in ids.iter().enumerate() {
+        out[g as usize].push(i as u32);
     }
     out
 }
