@@ -88,7 +88,7 @@ pub trait DocIds {
     fn doc_id(&self, i: u32) -> &str;
 
     /// Loads (and returns) the first byte of id `i`, so that a few ids' cache misses can be
-    /// started together before they are written ([`crate::hashsort::touching_ahead`]). Ids
+    /// started together before they are written (as the writer's touch-ahead loop does). Ids
     /// stored side by side need nothing of the kind: the default loads nothing.
     fn touch_id(&self, _i: u32) -> u64 {
         0
