@@ -410,6 +410,23 @@ pub(crate) mod wide {
         }
     }
 
+    /// A block-intersection kernel: the count over the blocks it walked, and where it stopped.
+    pub type IntersectKernel = fn(&[u32], &[u32]) -> (usize, usize, usize);
+
+    /// The fastest block-intersection kernel this CPU has for sets whose smaller one holds
+    /// `len` values, if the sets are long enough for blocks to pay: sixteen-value blocks with
+    /// AVX-512, else eight with AVX2.
+    #[inline]
+    pub fn intersect_kernel(len: usize) -> Option<IntersectKernel> {
+        if len >= 2 * BLOCK && available() {
+            Some(intersect_blocks)
+        } else if len >= 2 * BLOCK_AVX2 && avx2() {
+            Some(intersect_blocks_avx2)
+        } else {
+            None
+        }
+    }
+
     /// Writes the shingle hashes of windows `0..8m` (`m = out.len() / 8`) of `words` into
     /// `out`; returns `8m`. Needs `out.len() == words.len() - k + 1` and [`available`].
     pub fn combine_windows(words: &[u64], k: usize, seed: u64, out: &mut [u32]) -> usize {
@@ -662,13 +679,8 @@ pub fn shingle_set<'a>(
 /// (about half the steps go each way), so both indices advance by comparison results instead.
 pub fn intersection_size(a: &[Shingle], b: &[Shingle]) -> usize {
     #[cfg(target_arch = "x86_64")]
-    if a.len() >= 2 * wide::BLOCK && b.len() >= 2 * wide::BLOCK && wide::available() {
-        let (i, j, n) = wide::intersect_blocks(a, b);
-        return n + merge_count(&a[i..], &b[j..]);
-    }
-    #[cfg(target_arch = "x86_64")]
-    if a.len() >= 2 * wide::BLOCK_AVX2 && b.len() >= 2 * wide::BLOCK_AVX2 && wide::avx2() {
-        let (i, j, n) = wide::intersect_blocks_avx2(a, b);
+    if let Some(kernel) = wide::intersect_kernel(a.len().min(b.len())) {
+        let (i, j, n) = kernel(a, b);
         return n + merge_count(&a[i..], &b[j..]);
     }
     merge_count(a, b)
