@@ -12,7 +12,8 @@
 //!
 //! Writing goes to a temporary file in the target's directory, which is synced, renamed over
 //! the target and the directory synced: a crash leaves the old file or the new one, never a
-//! mix. Reading checks magic, version, flags, length and checksum, and a body that fails to
+//! mix. A target that exists and is not a regular file (a device, a FIFO, a directory) is
+//! refused rather than replaced. Reading checks magic, version, flags, length and checksum, and a body that fails to
 //! parse is reported as damage when its checksum is also wrong (the more useful message).
 //! Nothing here panics on any input; field decoding never allocates more than the bytes that
 //! remain in the body.
@@ -48,6 +49,13 @@ pub(crate) fn save_atomic(
     body: impl FnOnce(&mut BodyWriter<BufWriter<File>>) -> io::Result<()>,
 ) -> io::Result<()> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
+    // A rename over a device or FIFO would replace it with this file (`/dev/null` as root).
+    if fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "exists and is not a regular file (this file is written whole, then renamed over it)",
+        ));
+    }
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())

@@ -18,7 +18,9 @@
 //!   `dup_of` and `similarity` added to duplicates.
 //!
 //! Files are written to a temporary file in the target directory and renamed over the target
-//! when complete, so an interrupted run never leaves a truncated file that looks complete.
+//! when complete, so an interrupted run never leaves a truncated file that looks complete. A
+//! target that exists and is not a regular file (`/dev/null`, a FIFO, a terminal) is written in
+//! place instead: renaming over it would replace the device with a plain file.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -335,16 +337,41 @@ pub fn annotate_record(raw: &str, dup_of: &str, similarity: f64) -> io::Result<S
 
 /// A file being written: a temporary file beside the target, renamed over it by `commit`.
 /// Dropped without `commit`, the temporary file is removed and the target is untouched.
+///
+/// A target that already exists and is not a regular file (a character device such as
+/// `/dev/null`, a FIFO, a socket) is opened and written directly, with no temporary file and no
+/// rename: a rename would put a regular file where the device was (for `/dev/null`, as root,
+/// breaking every later program that writes to or reads from it). A directory is an error.
 pub struct AtomicFile {
     target: PathBuf,
-    tmp: PathBuf,
+    /// The temporary file renamed over `target` on commit; `None` when writing in place.
+    tmp: Option<PathBuf>,
     writer: BufWriter<File>,
     committed: bool,
 }
 
 impl AtomicFile {
-    /// Creates the temporary file next to `target` (same directory, so the rename is atomic).
+    /// Creates the temporary file next to `target` (same directory, so the rename is atomic),
+    /// or opens `target` itself when it exists and is not a regular file.
     pub fn create(target: &Path) -> io::Result<Self> {
+        // Follows symbolic links: `/dev/stdout` is a link to whatever standard output is.
+        if let Ok(meta) = std::fs::metadata(target) {
+            if meta.is_dir() {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "is a directory, not a file",
+                ));
+            }
+            if !meta.is_file() {
+                let file = File::options().write(true).open(target)?;
+                return Ok(AtomicFile {
+                    target: target.to_path_buf(),
+                    tmp: None,
+                    writer: BufWriter::new(file),
+                    committed: false,
+                });
+            }
+        }
         let dir = target
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
@@ -357,7 +384,7 @@ impl AtomicFile {
         let file = File::create(&tmp)?;
         Ok(AtomicFile {
             target: target.to_path_buf(),
-            tmp,
+            tmp: Some(tmp),
             writer: BufWriter::new(file),
             committed: false,
         })
@@ -368,11 +395,16 @@ impl AtomicFile {
         &mut self.writer
     }
 
-    /// Flushes, syncs and renames the temporary file over the target.
+    /// Flushes, syncs and renames the temporary file over the target (for a target written in
+    /// place, only flushes: a device or FIFO has nothing to sync or rename).
     pub fn commit(mut self) -> io::Result<()> {
         self.writer.flush()?;
+        let Some(tmp) = &self.tmp else {
+            self.committed = true;
+            return Ok(());
+        };
         self.writer.get_ref().sync_all()?;
-        std::fs::rename(&self.tmp, &self.target)?;
+        std::fs::rename(tmp, &self.target)?;
         self.committed = true;
         // Make the rename itself durable (best effort: not every platform can open a directory).
         let dir = self
@@ -389,8 +421,8 @@ impl AtomicFile {
 
 impl Drop for AtomicFile {
     fn drop(&mut self) {
-        if !self.committed {
-            let _ = std::fs::remove_file(&self.tmp);
+        if let (false, Some(tmp)) = (self.committed, &self.tmp) {
+            let _ = std::fs::remove_file(tmp);
         }
     }
 }
@@ -468,6 +500,44 @@ mod tests {
             std::fs::read_dir(dir.path()).map(|d| d.count()).ok(),
             Some(1)
         );
+    }
+
+    /// A FIFO standing in for `/dev/null` (a test must not risk the real one): it is written
+    /// through, and still a FIFO afterwards.
+    #[cfg(unix)]
+    #[test]
+    fn atomic_file_writes_through_a_fifo_and_refuses_a_directory() {
+        use std::io::Read;
+        use std::os::unix::fs::FileTypeExt;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let fifo = dir.path().join("fifo");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("run mkfifo");
+        assert!(made.success());
+        // Read and write: opening a FIFO so never blocks, and keeps a reader for the writer.
+        let mut reader = File::options()
+            .read(true)
+            .write(true)
+            .open(&fifo)
+            .expect("open fifo");
+        let mut f = AtomicFile::create(&fifo).expect("open the fifo for writing");
+        f.writer().write_all(b"through\n").expect("write");
+        f.commit().expect("commit");
+        let kind = std::fs::symlink_metadata(&fifo).expect("stat").file_type();
+        assert!(kind.is_fifo(), "the FIFO was replaced by {kind:?}");
+        let mut got = [0u8; 8];
+        reader.read_exact(&mut got).expect("read");
+        assert_eq!(&got, b"through\n");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).map(|d| d.count()).ok(),
+            Some(1)
+        );
+        let err = AtomicFile::create(dir.path())
+            .err()
+            .expect("a directory is refused");
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
     }
 
     #[test]

@@ -1297,3 +1297,56 @@ fn strict_turns_skips_into_exit_status_3() {
         stderr(&o)
     );
 }
+
+/// Makes a FIFO at `path` with the system's `mkfifo`.
+#[cfg(unix)]
+fn mkfifo(path: &Path) {
+    let made = Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("run mkfifo");
+    assert!(made.success(), "mkfifo {}", path.display());
+}
+
+/// `-o` naming something that is not a regular file (`/dev/null`, a FIFO) writes through it:
+/// renaming a finished temporary file over it, as for a regular file, would replace the device
+/// (as root, `/dev/null` itself). A FIFO stands in for `/dev/null` here, which a test must not
+/// risk. A directory is an error.
+#[cfg(unix)]
+#[test]
+fn output_to_a_fifo_is_written_through_it() {
+    use std::io::Read;
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let want = run_ok(&["cluster", CORPUS, "--format", "assignments", "-q"]);
+    let fifo = dir.path().join("out");
+    mkfifo(&fifo);
+    // Opened for reading and writing: never blocks, and gives wiredup a reader to write to.
+    let mut reader = fs::File::options()
+        .read(true)
+        .write(true)
+        .open(&fifo)
+        .expect("open fifo");
+    let o = run(&[
+        "cluster",
+        CORPUS,
+        "--format",
+        "assignments",
+        "-q",
+        "-o",
+        p(&fifo),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let kind = fs::symlink_metadata(&fifo).expect("stat").file_type();
+    assert!(kind.is_fifo(), "the FIFO was replaced by {kind:?}");
+    assert_eq!(dir_entries(dir.path()), BTreeSet::from(["out".to_string()]));
+    // The output is far below a pipe's buffer; an end marker of our own keeps reads bounded.
+    reader.write_all(b"END\n").expect("write marker");
+    let mut got = vec![0u8; want.len() + 4];
+    reader.read_exact(&mut got).expect("read the output back");
+    assert_eq!(String::from_utf8_lossy(&got), format!("{want}END\n"));
+
+    let o = run(&["cluster", CORPUS, "-q", "-o", p(dir.path())]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("is a directory"), "{}", stderr(&o));
+}

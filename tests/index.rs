@@ -528,6 +528,34 @@ fn damaged_or_missing_indexes_are_clear_errors() {
     assert!(!err(&o).contains("panicked"));
 }
 
+/// An index is written whole and renamed over its path, so a path that is a device or FIFO
+/// (`/dev/null`; a FIFO stands in for it here) is refused, not replaced by a regular file.
+#[cfg(unix)]
+#[test]
+fn an_index_is_not_renamed_over_a_fifo() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempdir();
+    let input = dir.path().join("in.jsonl");
+    fs::write(&input, jsonl(&fixture_docs())).unwrap_or_else(|e| panic!("{e}"));
+    let fifo = dir.path().join("feed.wdx");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap_or_else(|e| panic!("mkfifo: {e}"));
+    assert!(made.success());
+    let o = run(&["index", "build", s(&input), "-o", s(&fifo)], None);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        err(&o).contains("feed.wdx: exists and is not a regular file"),
+        "{}",
+        err(&o)
+    );
+    let kind = fs::symlink_metadata(&fifo)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .file_type();
+    assert!(kind.is_fifo(), "the FIFO was replaced by {kind:?}");
+}
+
 #[test]
 fn stream_answers_each_line_before_the_next_arrives() {
     let dir = tempdir();
