@@ -22,7 +22,9 @@
 //!   lanes, with the same values: 5.0 -> 2.3 ns per shingle for generated news articles; a
 //!   later round (a few of 128 bins still empty) tests the lanes' bins against a bitmap of the
 //!   open bins and applies only the hits, packed without a branch (the sketch: 8.7% -> 7.5% of
-//!   a 100k-document run's CPU).
+//!   a 100k-document run's CPU). Elsewhere, signatures of 64, 128 or 256 positions take scalar
+//!   rounds compiled for that bin count (constant shift, no bounds checks, emptiness tested
+//!   once per round), the same values again.
 //!   (Past 4,094 rounds, only reachable with thousands of bins and a handful of shingles,
 //!   remaining bins borrow from a seeded probe sequence.)
 //! - **Classic MinHash**: `num_perm` multiply-shift hash functions
@@ -412,7 +414,64 @@ impl Hasher {
     }
 
     fn sign_oph(&self, set: &[u32], out: &mut [u32]) {
+        #[cfg(target_arch = "x86_64")]
+        let vector = set.len() >= wide::LANES && crate::shingle::wide::available();
+        #[cfg(not(target_arch = "x86_64"))]
+        let vector = false;
+        if !vector {
+            // The common signature lengths get rounds compiled for their bin count.
+            if let Ok(out) = <&mut [u32; 128]>::try_from(&mut *out) {
+                return self.sign_oph_fixed(set, out);
+            }
+            if let Ok(out) = <&mut [u32; 64]>::try_from(&mut *out) {
+                return self.sign_oph_fixed(set, out);
+            }
+            if let Ok(out) = <&mut [u32; 256]>::try_from(&mut *out) {
+                return self.sign_oph_fixed(set, out);
+            }
+        }
         self.sign_oph_with::<true>(set, out);
+    }
+
+    /// [`Hasher::sign_oph`] in scalar rounds for `N` bins, `N` a power of two known at compile
+    /// time: a bin is the hash's top `log2 N` bits by a constant shift, indexes no bounds check
+    /// needs to guard, and each round's updates count nothing; whether a bin is still empty is
+    /// asked once per round, over the whole signature (vectorised). Same values, bit for bit,
+    /// as the reference rounds. On a Zen 3 EPYC (no AVX-512), one thread, 20,000 random sets
+    /// of 150-650 values (2.55 rounds per set), 20 interleaved runs: median 8.2 -> 5.4 ns per
+    /// shingle; the 100k pipeline's shingle+minhash stage 0.155 -> 0.135 s.
+    fn sign_oph_fixed<const N: usize>(&self, set: &[u32], out: &mut [u32; N]) {
+        const { assert!(N >= 2 && N.is_power_of_two() && N <= 1 << 16) };
+        let shift = 64 - N.trailing_zeros();
+        out.fill(EMPTY);
+        let mut round: u64 = 0;
+        loop {
+            let salt = self.mix_seed.wrapping_add(round.wrapping_mul(GOLDEN));
+            let tag = (round as u32) << VALUE_BITS;
+            // The same hashes as `round_by`: the first round salts and multiplies, later ones
+            // rehash in full.
+            if round == 0 {
+                for &x in set {
+                    let h = (u64::from(x) ^ salt).wrapping_mul(GOLDEN);
+                    let o = &mut out[(h >> shift) as usize];
+                    *o = (*o).min(tag | ((h as u32) >> (32 - VALUE_BITS)));
+                }
+            } else {
+                for &x in set {
+                    let h = fmix64(u64::from(x) ^ salt);
+                    let o = &mut out[(h >> shift) as usize];
+                    *o = (*o).min(tag | ((h as u32) >> (32 - VALUE_BITS)));
+                }
+            }
+            round += 1;
+            if !out.iter().fold(false, |any, &v| any | (v == EMPTY)) {
+                return;
+            }
+            if round > MAX_ROUND {
+                break;
+            }
+        }
+        self.borrow_for_empty(out);
     }
 
     /// [`Hasher::sign_oph`]; with `WIDE` false, always the scalar rounds (the reference the
@@ -442,26 +501,31 @@ impl Hasher {
             round += 1;
         }
         if empty > 0 {
-            // Only for tiny sets with huge signatures (thousands of bins, a handful of shingles):
-            // borrow from the seeded probe sequence, as in optimal densification.
-            let filled: Vec<bool> = out.iter().map(|&v| v != EMPTY).collect();
-            for i in 0..out.len() {
-                if filled[i] {
-                    continue;
-                }
-                let probes = &self.probes[i * PROBES..(i + 1) * PROBES];
-                let donor = probes
-                    .iter()
-                    .map(|&j| j as usize)
-                    .find(|&j| filled[j])
-                    .or_else(|| {
-                        (1..out.len())
-                            .map(|d| (i + d) % out.len())
-                            .find(|&j| filled[j])
-                    });
-                if let Some(j) = donor {
-                    out[i] = out[j];
-                }
+            self.borrow_for_empty(out);
+        }
+    }
+
+    /// Fills the bins still empty after the last round: only for tiny sets with huge
+    /// signatures (thousands of bins, a handful of shingles), which borrow from the seeded
+    /// probe sequence, as in optimal densification.
+    fn borrow_for_empty(&self, out: &mut [u32]) {
+        let filled: Vec<bool> = out.iter().map(|&v| v != EMPTY).collect();
+        for i in 0..out.len() {
+            if filled[i] {
+                continue;
+            }
+            let probes = &self.probes[i * PROBES..(i + 1) * PROBES];
+            let donor = probes
+                .iter()
+                .map(|&j| j as usize)
+                .find(|&j| filled[j])
+                .or_else(|| {
+                    (1..out.len())
+                        .map(|d| (i + d) % out.len())
+                        .find(|&j| filled[j])
+                });
+            if let Some(j) = donor {
+                out[i] = out[j];
             }
         }
     }
@@ -596,7 +660,7 @@ mod tests {
         fn vector_rounds_match_the_scalar_ones(
             n in 0usize..700,
             start in 0u64..1_000_000,
-            num_perm in prop_oneof![Just(1usize), Just(16), Just(128), Just(300), Just(512), Just(600)],
+            num_perm in prop_oneof![Just(1usize), Just(16), Just(64), Just(128), Just(256), Just(300), Just(512), Just(600)],
             seed in any::<u64>(),
         ) {
             // On a CPU with AVX-512, every round of sets of 8 or more shingles (and the tail
@@ -611,7 +675,33 @@ mod tests {
             let (mut wide, mut scalar) = (vec![0u32; num_perm], vec![0u32; num_perm]);
             h.sign_oph_with::<true>(&set, &mut wide);
             h.sign_oph_with::<false>(&set, &mut scalar);
-            prop_assert_eq!(wide, scalar);
+            prop_assert_eq!(&wide, &scalar);
+            // What `sign_into` runs (fixed-length rounds where the vector path is not taken).
+            prop_assert_eq!(h.sign(&set), (n > 0).then_some(scalar));
+        }
+
+        /// The fixed-length rounds, called directly (so also on CPUs whose sets of eight or
+        /// more shingles take the vector rounds), against the reference rounds; small sets
+        /// with 256 bins run many rounds.
+        #[test]
+        fn fixed_length_rounds_match_the_reference(
+            n in 1usize..500,
+            start in 0u64..1_000_000,
+            seed in any::<u64>(),
+        ) {
+            let set = set_of(start..start + n as u64);
+            for num_perm in [64usize, 128, 256] {
+                let h = Hasher::new(&MinHashConfig { num_perm, seed, ..MinHashConfig::default() });
+                let mut reference = vec![0u32; num_perm];
+                h.sign_oph_with::<false>(&set, &mut reference);
+                let mut got = vec![0u32; num_perm];
+                match num_perm {
+                    64 => h.sign_oph_fixed::<64>(&set, got.as_mut_slice().try_into().expect("64")),
+                    128 => h.sign_oph_fixed::<128>(&set, got.as_mut_slice().try_into().expect("128")),
+                    _ => h.sign_oph_fixed::<256>(&set, got.as_mut_slice().try_into().expect("256")),
+                }
+                prop_assert_eq!(got, reference, "{} bins", num_perm);
+            }
         }
     }
 
