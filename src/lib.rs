@@ -82,7 +82,8 @@
 //! EPYC (about 10% of a 100k-document run); Intel parts that lower their clock for 512-bit
 //! multiplies may gain less. The AVX2 forms were measured on a Zen 3 EPYC (about 4% of the
 //! run's cycles together); there an AVX2 form of the sketch's rounds was no faster than the
-//! scalar one, so the sketch runs scalar on CPUs without AVX-512.
+//! scalar one, so the sketch runs scalar on CPUs without AVX-512, in rounds compiled for the
+//! common signature lengths (64, 128 and 256 positions).
 //!
 //! ## Quirks
 //!
