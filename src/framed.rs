@@ -13,8 +13,9 @@
 //! Writing goes to a temporary file in the target's directory, which is synced, renamed over
 //! the target and the directory synced: a crash leaves the old file or the new one, never a
 //! mix. A target that exists and is not a regular file (a device, a FIFO, a directory) is
-//! refused rather than replaced. Reading checks magic, version, flags, length and checksum, and a body that fails to
-//! parse is reported as damage when its checksum is also wrong (the more useful message).
+//! refused rather than replaced. Reading checks magic, version, flags, length and checksum,
+//! and a body that fails to parse is reported as damage when its checksum is also wrong (the
+//! more useful message).
 //! Nothing here panics on any input; field decoding never allocates more than the bytes that
 //! remain in the body.
 //!

@@ -153,20 +153,30 @@ fn round_by(
 ) -> usize {
     let mut filled = 0;
     for &x in set {
-        // Shingle hashes are already uniform 32-bit values (narrowed finalized mixes),
-        // so the first round only salts them and multiplies by a 64-bit odd constant
-        // (multiplicative hashing: the product's high bits, which pick the bin, depend on
-        // every bit of the shingle); later rounds need a full rehash to be independent of the
-        // first.
-        let x = u64::from(x);
-        let h = if first {
-            (x ^ salt).wrapping_mul(GOLDEN)
-        } else {
-            fmix64(x ^ salt)
-        };
-        filled += hit(out, bin(h), tag | ((h as u32) >> (32 - VALUE_BITS)));
+        let h = round_hash(x, salt, first);
+        filled += hit(out, bin(h), round_value(h, tag));
     }
     filled
+}
+
+/// A shingle's hash in a round. Shingle hashes are already uniform 32-bit values (narrowed
+/// finalized mixes), so the first round only salts them and multiplies by a 64-bit odd
+/// constant (multiplicative hashing: the product's high bits, which pick the bin, depend on
+/// every bit of the shingle); later rounds need a full rehash to be independent of the first.
+#[inline(always)]
+fn round_hash(x: u32, salt: u64, first: bool) -> u64 {
+    let x = u64::from(x);
+    if first {
+        (x ^ salt).wrapping_mul(GOLDEN)
+    } else {
+        fmix64(x ^ salt)
+    }
+}
+
+/// The bin value of a round's hash: the round's tag above the hash's top value bits.
+#[inline(always)]
+fn round_value(h: u64, tag: u32) -> u32 {
+    tag | ((h as u32) >> (32 - VALUE_BITS))
 }
 
 /// Keeps the smaller of bin `bin`'s value and `v`; returns 1 when the bin was empty. Branch-free:
@@ -448,20 +458,17 @@ impl Hasher {
         loop {
             let salt = self.mix_seed.wrapping_add(round.wrapping_mul(GOLDEN));
             let tag = (round as u32) << VALUE_BITS;
-            // The same hashes as `round_by`: the first round salts and multiplies, later ones
-            // rehash in full.
+            // One loop per kind of round, so that neither tests `first` per shingle.
+            let update = |out: &mut [u32; N], h: u64| {
+                let o = &mut out[(h >> shift) as usize];
+                *o = (*o).min(round_value(h, tag));
+            };
             if round == 0 {
-                for &x in set {
-                    let h = (u64::from(x) ^ salt).wrapping_mul(GOLDEN);
-                    let o = &mut out[(h >> shift) as usize];
-                    *o = (*o).min(tag | ((h as u32) >> (32 - VALUE_BITS)));
-                }
+                set.iter()
+                    .for_each(|&x| update(out, round_hash(x, salt, true)));
             } else {
-                for &x in set {
-                    let h = fmix64(u64::from(x) ^ salt);
-                    let o = &mut out[(h >> shift) as usize];
-                    *o = (*o).min(tag | ((h as u32) >> (32 - VALUE_BITS)));
-                }
+                set.iter()
+                    .for_each(|&x| update(out, round_hash(x, salt, false)));
             }
             round += 1;
             if !out.iter().fold(false, |any, &v| any | (v == EMPTY)) {
