@@ -501,10 +501,10 @@ pub fn shingle_target(data: &[u8]) {
         .iter()
         .fold(0u64, |h, &b| h.rotate_left(5) ^ u64::from(b));
     let mut scratch = Scratch::default();
-    let hash = if data.len().is_multiple_of(2) {
-        ShingleHash::Fold
-    } else {
-        ShingleHash::Xxh3
+    let hash = match data.len() % 3 {
+        0 => ShingleHash::Fold32,
+        1 => ShingleHash::Fold,
+        _ => ShingleHash::Xxh3,
     };
     for kind in [ShingleKind::Words, ShingleKind::Chars] {
         for k in 1..8 {

@@ -641,7 +641,9 @@ fn index_command(command: IndexCommand) -> Result<i32> {
                     match cfg.shingle.hash {
                         wiredup::shingle::ShingleHash::Xxh3 =>
                             "xxh3 (as in indexes of format 1 and 2)",
-                        wiredup::shingle::ShingleHash::Fold => "fold",
+                        wiredup::shingle::ShingleHash::Fold =>
+                            "fold, windows mixed in 64 bits (as in indexes written before fold32)",
+                        wiredup::shingle::ShingleHash::Fold32 => "fold32",
                     }
                 );
                 println!("sources:      {}", s.sources);

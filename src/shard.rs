@@ -355,8 +355,10 @@ fn describe(c: &ShingleConfig) -> String {
     if c.seed != ShingleConfig::default().seed {
         d += &format!(" (shingle seed {:#x})", c.seed);
     }
-    if c.hash == ShingleHash::Xxh3 {
-        d += " and xxh3 word hashes (shard format 1 or 2)";
+    match c.hash {
+        ShingleHash::Xxh3 => d += " and xxh3 word hashes (shard format 1 or 2)",
+        ShingleHash::Fold => d += " and word windows mixed in 64 bits (written before fold32)",
+        ShingleHash::Fold32 => {}
     }
     d
 }

@@ -30,6 +30,12 @@ const FIXTURE_V1: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/in
 const FIXTURE_V2: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/index-v2.wdx");
 /// The same documents written by a version-3 writer (the shingle hash recorded; the fold hash).
 const FIXTURE_V3: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/index-v3.wdx");
+/// Version 3 with the word hash of indexes written since 2026-11-27 (`Fold32`); `FIXTURE_V3`
+/// holds the fold hash with 64-bit window mixing, which version 3 wrote before.
+const FIXTURE_V3_FOLD32: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/index-v3-fold32.wdx"
+);
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -226,20 +232,25 @@ fn fixture_docs() -> Vec<Document> {
 }
 
 #[test]
-#[ignore = "writes tests/fixtures/index-v3.wdx; run only to regenerate the fixture on purpose"]
+#[ignore = "writes tests/fixtures/index-v3*.wdx; run only to regenerate the fixtures on purpose"]
 fn write_fixture_v3() {
     assert_eq!(
         FORMAT_VERSION, 3,
         "the v3 fixture must be written by a version-3 writer"
     );
-    let mut index =
-        Index::build(&fixture_docs(), &Config::default()).unwrap_or_else(|e| panic!("{e}"));
-    if let Some(dir) = Path::new(FIXTURE_V3).parent() {
-        fs::create_dir_all(dir).unwrap_or_else(|e| panic!("{e}"));
+    for (hash, path) in [
+        (ShingleHash::Fold, FIXTURE_V3),
+        (ShingleHash::Fold32, FIXTURE_V3_FOLD32),
+    ] {
+        let mut index =
+            Index::build(&fixture_docs(), &with_hash(hash)).unwrap_or_else(|e| panic!("{e}"));
+        if let Some(dir) = Path::new(path).parent() {
+            fs::create_dir_all(dir).unwrap_or_else(|e| panic!("{e}"));
+        }
+        index
+            .save(Path::new(path))
+            .unwrap_or_else(|e| panic!("{e}"));
     }
-    index
-        .save(Path::new(FIXTURE_V3))
-        .unwrap_or_else(|e| panic!("{e}"));
 }
 
 /// The default options with another word hash (that of files of format 1 and 2).
@@ -332,8 +343,23 @@ fn fixture_v3_opens_with_its_contents() {
         panic!("{e} (regenerate with: cargo test --release --test index -- --ignored write_fixture_v3)")
     });
     check_fixture(&index, ShingleHash::Fold);
-    // Saving what was read gives the same bytes while this build writes version 3: the format
-    // did not change without a version bump.
+    same_bytes_when_saved(&index, FIXTURE_V3);
+}
+
+#[test]
+fn fixture_v3_fold32_opens_with_its_contents() {
+    let index = Index::open(Path::new(FIXTURE_V3_FOLD32)).unwrap_or_else(|e| {
+        panic!("{e} (regenerate with: cargo test --release --test index -- --ignored write_fixture_v3)")
+    });
+    check_fixture(&index, ShingleHash::Fold32);
+    // The default: this build writes what the fixture holds.
+    assert_eq!(Config::default().shingle.hash, ShingleHash::Fold32);
+    same_bytes_when_saved(&index, FIXTURE_V3_FOLD32);
+}
+
+/// Saving what was read from a version-3 fixture gives the same bytes while this build writes
+/// version 3: the format did not change without a version bump.
+fn same_bytes_when_saved(index: &Index, fixture: &str) {
     if FORMAT_VERSION == 3 {
         let dir = tempdir();
         let copy = dir.path().join("copy.wdx");
@@ -341,10 +367,29 @@ fn fixture_v3_opens_with_its_contents() {
         again.save(&copy).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
             fs::read(&copy).ok(),
-            fs::read(FIXTURE_V3).ok(),
+            fs::read(fixture).ok(),
             "format-3 bytes changed: bump FORMAT_VERSION and keep reading version 3"
         );
     }
+}
+
+#[test]
+fn documents_added_to_a_fold_index_are_mixed_in_64_bits() {
+    // Indexes written before `Fold32` mixed word windows in 64 bits: a copy added to one must
+    // be shingled the same way to be seen as a copy, and saving keeps that hash.
+    let mut index = Index::open(Path::new(FIXTURE_V3)).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(index.config().shingle.hash, ShingleHash::Fold);
+    let mut copy = fixture_docs().remove(0);
+    copy.id = "copy-of-a".to_owned();
+    index.add(&[copy]).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(index.dup_of("copy-of-a"), Some(Some("wire-a")));
+    assert_eq!(index.story_set("copy-of-a"), index.story_set("wire-a"));
+    let dir = tempdir();
+    let path = dir.path().join("again.wdx");
+    index.save(&path).unwrap_or_else(|e| panic!("{e}"));
+    let again = Index::open(&path).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(again.config().shingle.hash, ShingleHash::Fold);
+    assert_eq!(again.story_set("copy-of-a"), again.story_set("wire-a"));
 }
 
 #[test]
@@ -398,10 +443,10 @@ fn index_commands_round_trip() {
     assert_eq!(v["stats"]["documents"], 9);
     assert_eq!(v["stats"]["duplicates"], 4);
     assert_eq!(v["format_version"], FORMAT_VERSION);
-    assert_eq!(v["options"]["shingle"]["hash"], "fold");
+    assert_eq!(v["options"]["shingle"]["hash"], "fold32");
     let o = ok(&["index", "stats", s(&idx)], None);
     assert!(text(&o).contains("documents:    9"), "{}", text(&o));
-    assert!(text(&o).contains("word hash:    fold"), "{}", text(&o));
+    assert!(text(&o).contains("word hash:    fold32\n"), "{}", text(&o));
     assert!(
         text(&o).contains(&format!("(format {FORMAT_VERSION}, ")),
         "{}",
