@@ -83,7 +83,9 @@
 //! once and parsed once, by a fast path for flat records (`io::record`, each
 //! kept string copied once) or else by a streaming serde_json deserializer;
 //! either materializes only the id, text, `source` and `published` fields.
-//! Lines are read in batches of 8 MiB; while a helper thread has batch n
+//! Lines are read in batches of 8 MiB, in 256 KiB chunks straight into the
+//! batch's buffer (no copy through a reader's buffer), and cut where they lie;
+//! while a helper thread has batch n
 //! parsed (in parallel), the reading thread accepts the batches before it in
 //! input order and reads ahead, at most two batches in flight.
 //! Memory is the documents kept (their text, plus the whole record line when
