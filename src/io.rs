@@ -1180,8 +1180,11 @@ impl ReadState {
         }
         data[..filled].copy_from_slice(&self.carry);
         self.carry.clear();
-        // The first byte of the line being read.
+        // The first byte of the line being read, and how far it is known to hold no line
+        // break (a long line is read in many chunks: each is searched once, not the whole
+        // line again after every chunk).
         let mut start = 0;
+        let mut searched = 0;
         loop {
             if let Some(skipped) = self.skipping {
                 // The rest of a line over the cap: counted up to its end, not kept.
@@ -1194,14 +1197,17 @@ impl ReadState {
                     None => {
                         self.skipping = Some(skipped + (filled - start));
                         filled = start;
+                        searched = start;
                     }
                 }
             }
             while self.skipping.is_none() {
-                let Some(nl) = memchr::memchr(b'\n', &data[start..filled]) else {
+                let from = searched.max(start);
+                let Some(nl) = memchr::memchr(b'\n', &data[from..filled]) else {
+                    searched = filled;
                     break;
                 };
-                let end = start + nl + 1;
+                let end = from + nl + 1;
                 self.take_line(data, &mut batch.lines, start, end, true);
                 start = end;
                 if start >= BATCH_BYTES || batch.lines.len() >= BATCH_LINES {
@@ -1213,6 +1219,7 @@ impl ReadState {
                 // More than the cap without a line break: over the cap whatever follows.
                 self.skipping = Some(filled - start);
                 filled = start;
+                searched = start;
             }
             if self.eof {
                 if let Some(skipped) = self.skipping.take() {
