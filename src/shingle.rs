@@ -350,13 +350,11 @@ pub fn shingle_paragraph_facts(
     out: &mut Vec<Shingle>,
 ) -> ParagraphFacts {
     shingle_paragraph(para, cfg, scratch, out);
+    // Counted from the text, whatever the shingles were made of (this is not the hot path).
     let words = if para.is_empty() {
         0
     } else {
-        match cfg.kind {
-            ShingleKind::Words => scratch.word_hashes.len() as u32,
-            ShingleKind::Chars => para.bytes().filter(|&b| b == b' ').count() as u32 + 1,
-        }
+        memchr::memchr_iter(b' ', para.as_bytes()).count() as u32 + 1
     };
     ParagraphFacts {
         words,
@@ -754,16 +752,17 @@ pub fn shingle_paragraph(
     match cfg.kind {
         ShingleKind::Words => {
             // Each word is hashed once; a shingle's hash mixes its k word hashes in order.
-            let words = &mut scratch.word_hashes;
-            words.clear();
-            words.extend(bytes.split(|&b| b == b' ').map(|w| cfg.hash_bytes(w)));
+            let words = bytes.split(|&b| b == b' ');
             if cfg.hash == ShingleHash::Fold32 {
-                let words32 = &mut scratch.word_hashes32;
-                words32.clear();
-                words32.extend(words.iter().map(|&h| narrow(h)));
-                push_word_shingles32(words32, cfg, out);
+                let hashes = &mut scratch.word_hashes32;
+                hashes.clear();
+                hashes.extend(words.map(|w| narrow(cfg.hash_bytes(w))));
+                push_word_shingles32(hashes, cfg, out);
             } else {
-                push_word_shingles(words, cfg, out);
+                let hashes = &mut scratch.word_hashes;
+                hashes.clear();
+                hashes.extend(words.map(|w| cfg.hash_bytes(w)));
+                push_word_shingles(hashes, cfg, out);
             }
         }
         ShingleKind::Chars => {
