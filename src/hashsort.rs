@@ -17,8 +17,9 @@
 //! fill some buckets; when a bucket holds over [`SMALL`] values each bucket is sorted with
 //! `sort_unstable` instead, so the worst case stays O(n log n).
 //!
-//! Cost: two passes over the values, one copy, `2^bits` counters (at most 2^16: 256 KiB), all in
-//! caller-owned scratch buffers ([`Scratch`]), so sorting many sets allocates nothing once warm.
+//! Cost: two passes over the values, one copy, two sets of `2^bits` counters (one per half of
+//! the values; at most 2^16 each: 512 KiB in all), all in caller-owned scratch buffers
+//! ([`Scratch`]), so sorting many sets allocates nothing once warm.
 //!
 //! Large arrays (boilerplate keys, a corpus's paragraph entries, LSH bands at scale) go through
 //! [`par_sort_by_hash`]: the same counting idea spread over the threads, with the same result.
@@ -36,12 +37,23 @@ const MAX_BITS: u32 = 16;
 #[derive(Debug, Default)]
 pub struct Scratch<T> {
     copy: Vec<T>,
+    /// Per bucket, the first half's counters and the second half's (see [`sort_by_hash`]).
     counts: Vec<u32>,
+    counts2: Vec<u32>,
 }
 
 /// Sorts `v` (as `sort_unstable` would) where `key(x)` is a uniformly distributed hash that
 /// orders values the way their `Ord` does on its leading bits (the key is the value, or its
 /// first field).
+///
+/// The two halves of `v` are counted and scattered side by side, each with its own counters
+/// (a bucket's values from the first half go before those from the second): a counter is
+/// loaded, stored and loaded again for each value, and one stream of such updates waits
+/// whenever the processor cannot tell that consecutive ones touch different counters. Two
+/// independent streams in one loop, one thread: random sets of 150-750 values in cache
+/// 8.1-9.0 -> 6.9-7.4 ns per value; the story sets of 20,000 generated documents (filtered,
+/// sorted, deduplicated, from memory) 6.0-6.6 -> 5.6-5.8 ns per shingle with
+/// [`dedup_sorted`].
 pub fn sort_by_hash<T: Copy + Ord + Default>(
     v: &mut [T],
     key: impl Fn(&T) -> u64,
@@ -58,29 +70,55 @@ pub fn sort_by_hash<T: Copy + Ord + Default>(
     let shift = 64 - bits;
     let buckets = 1usize << bits;
     let bucket = |x: &T| (key(x) >> shift) as usize;
-    let Scratch { copy, counts } = scratch;
-    counts.clear();
-    counts.resize(buckets + 1, 0);
-    for x in v.iter() {
-        counts[bucket(x) + 1] += 1;
+    let Scratch {
+        copy,
+        counts: first,
+        counts2: second,
+    } = scratch;
+    first.clear();
+    first.resize(buckets, 0);
+    second.clear();
+    second.resize(buckets, 0);
+    // The second half is the longer one when `n` is odd: its last value is taken alone.
+    let half = n / 2;
+    let (a, b) = v.split_at(half);
+    for (x, y) in a.iter().zip(b) {
+        first[bucket(x)] += 1;
+        second[bucket(y)] += 1;
     }
-    // Prefix sums with the running total in a register (a `counts[b] += counts[b - 1]` loop
-    // waits on its own store every step).
+    if let (Some(y), true) = (b.last(), b.len() > a.len()) {
+        second[bucket(y)] += 1;
+    }
+    // Each bucket starts at the running total (kept in a register: a `counts[b] +=
+    // counts[b - 1]` loop waits on its own store every step); its second-half values start
+    // after its first-half ones.
     let mut total = 0u32;
     let mut largest = 0u32;
-    for c in counts.iter_mut() {
-        largest = largest.max(*c);
-        total += *c;
-        *c = total;
+    for (c1, c2) in first.iter_mut().zip(second.iter_mut()) {
+        let (n1, n2) = (*c1, *c2);
+        largest = largest.max(n1 + n2);
+        *c1 = total;
+        *c2 = total + n1;
+        total += n1 + n2;
     }
-    // counts[b] is now where bucket b starts; it is advanced as the bucket fills, so afterwards
-    // it is where bucket b ends.
+    // Each counter is advanced as its part of the bucket fills: afterwards `second[b]` is
+    // where bucket b ends.
     copy.clear();
     copy.extend_from_slice(v);
-    for x in copy.iter() {
-        let b = bucket(x);
-        v[counts[b] as usize] = *x;
-        counts[b] += 1;
+    let (a, b) = copy.split_at(half);
+    for (x, y) in a.iter().zip(b) {
+        let (bx, by) = (bucket(x), bucket(y));
+        let px = first[bx];
+        v[px as usize] = *x;
+        first[bx] = px + 1;
+        let py = second[by];
+        v[py as usize] = *y;
+        second[by] = py + 1;
+    }
+    if let (Some(y), true) = (b.last(), b.len() > a.len()) {
+        let by = bucket(y);
+        v[second[by] as usize] = *y;
+        second[by] += 1;
     }
     if largest as usize <= SMALL {
         // Every value is at most SMALL - 1 places from where it belongs.
@@ -88,7 +126,7 @@ pub fn sort_by_hash<T: Copy + Ord + Default>(
         return;
     }
     let mut start = 0usize;
-    for &end in &counts[..buckets] {
+    for &end in second.iter() {
         let end = end as usize;
         v[start..end].sort_unstable();
         start = end;
@@ -189,7 +227,26 @@ pub fn par_sort_by_hash<T: Copy + Ord + Default + Send + Sync>(
 /// Sorts and deduplicates a vector of 32-bit hashes (a shingle set).
 pub fn sort_dedup_hashes(v: &mut Vec<u32>, scratch: &mut Scratch<u32>) {
     sort_by_hash(v, |&x| u64::from(x) << 32, scratch);
-    v.dedup();
+    dedup_sorted(v);
+}
+
+/// `v.dedup()` for a sorted vector without a branch per value: each value is written after
+/// the last one kept and counted only if it differs (whether a shingle repeats is a coin
+/// toss for the branch predictor): random sets with 5% repeats, sorted and deduplicated in
+/// cache, 6.9-7.1 -> 6.6-6.7 ns per value.
+fn dedup_sorted(v: &mut Vec<u32>) {
+    let Some(&first) = v.first() else {
+        return;
+    };
+    let mut last = first;
+    let mut kept = 1usize;
+    for i in 1..v.len() {
+        let x = v[i];
+        v[kept] = x;
+        kept += usize::from(x != last);
+        last = x;
+    }
+    v.truncate(kept);
 }
 
 /// Insertion sort for an array whose values are each at most a few places from where they
@@ -416,6 +473,26 @@ mod tests {
             want.sort_unstable();
             let mut got = v;
             sort_by_hash(&mut got, |&x| x, &mut Scratch::default());
+            prop_assert_eq!(got, want);
+        }
+
+        #[test]
+        fn sort_dedup_matches_sort_then_dedup(
+            v in proptest::collection::vec(any::<u32>(), 0..400),
+            pool in prop_oneof![Just(0u32), 1u32..50],
+        ) {
+            // Shingle sets with repeats: drawn from `pool` values, runs of equal values (or all
+            // distinct with pool 0); the length odd or even, below and above the counting sort.
+            let v: Vec<u32> = if pool == 0 {
+                v
+            } else {
+                v.iter().map(|x| mix(u64::from(x % pool)) as u32).collect()
+            };
+            let mut want = v.clone();
+            want.sort_unstable();
+            want.dedup();
+            let mut got = v;
+            sort_dedup_hashes(&mut got, &mut Scratch::default());
             prop_assert_eq!(got, want);
         }
 
