@@ -24,7 +24,8 @@
 //!   open bins and applies only the hits, packed without a branch (the sketch: 8.7% -> 7.5% of
 //!   a 100k-document run's CPU). Elsewhere, signatures of 64, 128 or 256 positions take scalar
 //!   rounds compiled for that bin count (constant shift, no bounds checks, emptiness tested
-//!   once per round), the same values again.
+//!   once per round, the set's two halves into two sets of bins side by side, merged after
+//!   each round), the same values again.
 //!   (Past 4,094 rounds, only reachable with thousands of bins and a handful of shingles,
 //!   remaining bins borrow from a seeded probe sequence.)
 //! - **Classic MinHash**: `num_perm` multiply-shift hash functions
@@ -451,24 +452,46 @@ impl Hasher {
     /// of 150-650 values (2.55 rounds per set), 20 interleaved runs: median 8.2 -> 5.4 ns per
     /// shingle; the 100k pipeline's shingle+minhash stage 0.155 -> 0.135 s.
     fn sign_oph_fixed<const N: usize>(&self, set: &[u32], out: &mut [u32; N]) {
-        const { assert!(N >= 2 && N.is_power_of_two() && N <= 1 << 16) };
+        const { assert!(N >= 2 && N.is_power_of_two() && N <= 1 << 10) };
         let shift = 64 - N.trailing_zeros();
         out.fill(EMPTY);
+        // The set's two halves update bins of their own side by side, merged after each
+        // round: a bin is loaded, lowered and stored for every shingle, and one stream of such
+        // updates waits whenever the processor cannot tell that the next one touches another
+        // bin. The minima are the same. Story sets of 20,000 generated documents, one thread,
+        // best of 20: 5.1-5.2 -> 4.4-4.9 ns per shingle (four streams: 5.7-5.8).
+        let mut other = [EMPTY; N];
+        let (a, b) = set.split_at(set.len() / 2);
+        let odd = b.last().filter(|_| b.len() > a.len());
         let mut round: u64 = 0;
         loop {
             let salt = self.mix_seed.wrapping_add(round.wrapping_mul(GOLDEN));
             let tag = (round as u32) << VALUE_BITS;
-            // One loop per kind of round, so that neither tests `first` per shingle.
-            let update = |out: &mut [u32; N], h: u64| {
-                let o = &mut out[(h >> shift) as usize];
+            let update = |bins: &mut [u32; N], h: u64| {
+                let o = &mut bins[(h >> shift) as usize];
                 *o = (*o).min(round_value(h, tag));
             };
+            // One loop per kind of round, so that neither tests `first` per shingle.
             if round == 0 {
-                set.iter()
-                    .for_each(|&x| update(out, round_hash(x, salt, true)));
+                for (&x, &y) in a.iter().zip(b) {
+                    update(out, round_hash(x, salt, true));
+                    update(&mut other, round_hash(y, salt, true));
+                }
+                if let Some(&y) = odd {
+                    update(&mut other, round_hash(y, salt, true));
+                }
             } else {
-                set.iter()
-                    .for_each(|&x| update(out, round_hash(x, salt, false)));
+                for (&x, &y) in a.iter().zip(b) {
+                    update(out, round_hash(x, salt, false));
+                    update(&mut other, round_hash(y, salt, false));
+                }
+                if let Some(&y) = odd {
+                    update(&mut other, round_hash(y, salt, false));
+                }
+            }
+            // `other` keeps its values into the next round: they are in `out` already.
+            for (o, &t) in out.iter_mut().zip(other.iter()) {
+                *o = (*o).min(t);
             }
             round += 1;
             if !out.iter().fold(false, |any, &v| any | (v == EMPTY)) {
