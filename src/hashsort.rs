@@ -17,8 +17,8 @@
 //! fill some buckets; when a bucket holds over [`SMALL`] values each bucket is sorted with
 //! `sort_unstable` instead, so the worst case stays O(n log n).
 //!
-//! Cost: two passes over the values, one copy, two sets of `2^bits` counters (one per half of
-//! the values; at most 2^16 each: 512 KiB in all), all in caller-owned scratch buffers
+//! Cost: two passes over the values, one copy, `2^bits` counters (at most 2^16: 256 KiB; a
+//! second set for arrays of up to 4,096 values), all in caller-owned scratch buffers
 //! ([`Scratch`]), so sorting many sets allocates nothing once warm.
 //!
 //! Large arrays (boilerplate keys, a corpus's paragraph entries, LSH bands at scale) go through
@@ -37,7 +37,8 @@ const MAX_BITS: u32 = 16;
 #[derive(Debug, Default)]
 pub struct Scratch<T> {
     copy: Vec<T>,
-    /// Per bucket, the first half's counters and the second half's (see [`sort_by_hash`]).
+    /// Per bucket, the counters; for small arrays, those of the first half, and `counts2`
+    /// those of the second (see [`sort_by_hash`]).
     counts: Vec<u32>,
     counts2: Vec<u32>,
 }
@@ -50,11 +51,11 @@ pub struct Scratch<T> {
 /// with its own counters (a bucket's values from the first half go before those from the
 /// second): a counter is loaded, stored and loaded again for each value, and one stream of
 /// such updates waits whenever the processor cannot tell that consecutive ones touch
-/// different counters. Two
-/// independent streams in one loop, one thread: random sets of 150-750 values in cache
-/// 8.1-9.0 -> 6.9-7.4 ns per value; the story sets of 20,000 generated documents (filtered,
-/// sorted, deduplicated, from memory) 6.0-6.6 -> 5.6-5.8 ns per shingle with
-/// [`dedup_sorted`].
+/// different counters. Two independent streams in one loop, one thread: random sets of
+/// 150-750 values in cache 8.1-9.0 -> 6.9-7.4 ns per value; the story sets of 20,000
+/// generated documents (filtered, sorted, deduplicated, from memory) 6.0-6.6 -> 5.6-5.8 ns
+/// per shingle with [`dedup_sorted`]. Larger arrays take one stream (see
+/// [`TWO_CHAINS_MAX_BUCKETS`]).
 pub fn sort_by_hash<T: Copy + Ord + Default>(
     v: &mut [T],
     key: impl Fn(&T) -> u64,
