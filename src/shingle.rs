@@ -306,11 +306,12 @@ const MIX: u64 = 0x9E37_79B9_7F4A_7C15;
 const FINAL_1: u64 = 0xBF58_476D_1CE4_E5B9;
 const FINAL_2: u64 = 0x94D0_49BB_1331_11EB;
 
-/// [`combine`] in 32 bits, for [`ShingleHash::Fold32`]: the same order-sensitive
-/// multiply-rotate chain over 32-bit word hashes (MurmurHash3's block step), closed by
-/// MurmurHash3's 32-bit finalizer. Each step is a bijection of the state for a given word, so
-/// two windows that differ only in their last word never collide; otherwise two windows share
-/// a value with probability about 2^-32, as their 64-bit mixes narrowed to 32 bits did.
+/// The 64-bit word-window mix (`combine`) in 32 bits, for [`ShingleHash::Fold32`]: the same
+/// order-sensitive multiply-rotate chain over 32-bit word hashes (MurmurHash3's block step),
+/// closed by MurmurHash3's 32-bit finalizer. Each step is a bijection of the state for a given
+/// word, so two windows that differ only in their last word never collide; otherwise two
+/// windows share a value with probability about 2^-32, as their 64-bit mixes narrowed to 32
+/// bits did.
 #[inline]
 pub fn combine32(words: &[u32], seed: u32) -> u32 {
     let mut acc = seed;
