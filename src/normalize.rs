@@ -757,13 +757,14 @@ fn soft_separator(b: u8) -> bool {
 /// Word ends written unconditionally per block by [`ascii_run`].
 const WORD_SLOTS: usize = 8;
 
-/// Emits ASCII words starting at the letter or digit `bytes[i]`, eight bytes at a time, for as
-/// long as the text is letters, digits and separators that need nothing but a word break
-/// (spaces, commas, full stops, hyphens, ASCII quotes, ...). In such a run the canonical text
-/// is the input with each letter lower-cased (bit 5 set) and each separator byte turned into
-/// a space, so a load of eight bytes is classified with a few word operations and stored at
-/// once; where two or more separators follow each other (`, `), the extra ones are skipped.
-/// That costs one well-predicted branch per eight bytes instead of several per word. A run
+/// Emits ASCII words starting at the letter or digit `bytes[i]`, a [`BLOCK`] of 32 bytes at a
+/// time, for as long as the text is letters, digits and separators that need nothing but a
+/// word break (spaces, commas, full stops, hyphens, ASCII quotes, ...). In such a run the
+/// canonical text is the input with each letter lower-cased (bit 5 set) and each separator
+/// byte turned into a space, so a block is classified with a few vector operations
+/// ([`classify`]; [`classify_avx2`] when `V3`) and stored at once; where two or more
+/// separators follow each other (`, `), the block ends there and the extra ones are skipped.
+/// That costs one well-predicted branch per block instead of several per word. A run
 /// ends at a line break, a non-ASCII byte, an apostrophe or the end; the per-character path
 /// then takes over with the tokenizer in exactly the state it would have reached itself.
 #[inline(always)]
