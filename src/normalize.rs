@@ -779,6 +779,19 @@ fn ascii_run<const V3: bool>(bytes: &[u8], mut i: usize, t: &mut Tokenizer<'_>) 
     t.start_word();
     // Whether the byte before the current block was a separator.
     let mut after_sep = false;
+    // The block loop writes through raw pointers with its lengths in registers: with the
+    // vectors' lengths and capacities read and written back in every block (a store and a
+    // load on the path from one block to the next), the loop spilled and waited on them. Room
+    // for the whole run is reserved first: a run keeps no more bytes, and no more word ends,
+    // than it consumes, and each block's fixed-size stores reach at most a block (and
+    // [`WORD_SLOTS`] ends) past what it keeps.
+    let rest = n - i;
+    t.out.reserve(rest + BLOCK);
+    t.word_ends.reserve(rest + WORD_SLOTS);
+    let out_ptr = t.out.as_mut_ptr();
+    let mut out_len = t.out.len();
+    let ends_ptr = t.word_ends.as_mut_ptr();
+    let mut ends_len = t.word_ends.len();
     loop {
         let whole = bytes.get(i..i + BLOCK).map(<&[u8; BLOCK]>::try_from);
         let (classes, avail) = match whole {
@@ -806,10 +819,12 @@ fn ascii_run<const V3: bool>(bytes: &[u8], mut i: usize, t: &mut Tokenizer<'_>) 
         let stop = stopper | more_sep;
         let k = stop.trailing_zeros() as usize;
         // Letters and digits with bit 5 set, separators as spaces; the whole block is stored
-        // (one fixed-size store), then the length is cut back.
-        let base = t.out.len();
-        t.out.extend_from_slice(&low);
-        t.out.truncate(base + k);
+        // (one fixed-size store), and only its first `k` bytes kept.
+        let base = out_len;
+        // SAFETY: `out_len` plus the bytes consumed since the run started is at most the
+        // length when it started plus `rest`, and `rest + BLOCK` bytes were reserved then.
+        unsafe { out_ptr.add(base).cast::<[u8; BLOCK]>().write_unaligned(low) };
+        out_len = base + k;
         let mut ends = if k == BLOCK {
             sep
         } else {
@@ -823,19 +838,33 @@ fn ascii_run<const V3: bool>(bytes: &[u8], mut i: usize, t: &mut Tokenizer<'_>) 
         // the common block takes no branch per word and no capacity check per push.
         // The slots are filled in registers and stored with one fixed-size copy: growing the
         // vector by `resize` first zeroed them through a call to memset in every block.
-        let len = t.word_ends.len();
         let count = ends.count_ones() as usize;
         let mut slots = [0usize; WORD_SLOTS];
         for slot in &mut slots {
             *slot = base + ends.trailing_zeros() as usize;
             ends &= ends.wrapping_sub(1);
         }
-        t.word_ends.extend_from_slice(&slots);
+        // SAFETY: at most one word end per byte consumed since the run started: the ends kept
+        // so far, this block's slots and its ends past them fit in the `rest + WORD_SLOTS`
+        // reserved then.
+        unsafe {
+            ends_ptr
+                .add(ends_len)
+                .cast::<[usize; WORD_SLOTS]>()
+                .write_unaligned(slots)
+        };
+        let mut extra = ends_len + WORD_SLOTS;
         while ends != 0 {
-            t.word_ends.push(base + ends.trailing_zeros() as usize);
+            // SAFETY: as above.
+            unsafe {
+                ends_ptr
+                    .add(extra)
+                    .write(base + ends.trailing_zeros() as usize)
+            };
+            extra += 1;
             ends &= ends - 1;
         }
-        t.word_ends.truncate(len + count);
+        ends_len += count;
         i += k;
         if k == BLOCK && i < n {
             after_sep = sep >> 31 != 0;
@@ -855,6 +884,12 @@ fn ascii_run<const V3: bool>(bytes: &[u8], mut i: usize, t: &mut Tokenizer<'_>) 
             }
         }
         break;
+    }
+    // SAFETY: the first `out_len` bytes and `ends_len` word ends were written (each block's
+    // kept part, and every end counted), within the capacity reserved above.
+    unsafe {
+        t.out.set_len(out_len);
+        t.word_ends.set_len(ends_len);
     }
     let (word, word_start) = match last_sep {
         None => (first, first_start),
