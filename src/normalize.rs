@@ -764,9 +764,11 @@ const WORD_SLOTS: usize = 8;
 /// byte turned into a space, so a block is classified with a few vector operations
 /// ([`classify`]; [`classify_avx2`] when `V3`) and stored at once; where two or more
 /// separators follow each other (`, `), the block ends there and the extra ones are skipped.
-/// That costs one well-predicted branch per block instead of several per word. A run
-/// ends at a line break, a non-ASCII byte, an apostrophe or the end; the per-character path
-/// then takes over with the tokenizer in exactly the state it would have reached itself.
+/// That costs one well-predicted branch per block instead of several per word. Line breaks
+/// (with separators around them) before a word become one separator, a `\n` when they make a
+/// paragraph break. A run ends at a non-ASCII byte, an apostrophe, the paragraph-break marker,
+/// line breaks not followed by a word, or the end; the per-character path then takes over
+/// with the tokenizer in exactly the state it would have reached itself.
 #[inline(always)]
 fn ascii_run<const V3: bool>(bytes: &[u8], mut i: usize, t: &mut Tokenizer<'_>) -> RunEnd {
     let n = bytes.len();
@@ -774,8 +776,10 @@ fn ascii_run<const V3: bool>(bytes: &[u8], mut i: usize, t: &mut Tokenizer<'_>) 
     // back. For later words it is the state at their separator, the last one emitted.
     let first = t.mark();
     let first_start = i;
-    // Input position of the last separator emitted.
+    // Input position of the last separator emitted, and the line breaks it stood for (a
+    // paragraph break when two or more).
     let mut last_sep: Option<usize> = None;
+    let mut last_newlines = 0usize;
     t.start_word();
     // Whether the byte before the current block was a separator.
     let mut after_sep = false;
@@ -832,6 +836,7 @@ fn ascii_run<const V3: bool>(bytes: &[u8], mut i: usize, t: &mut Tokenizer<'_>) 
         };
         if ends != 0 {
             last_sep = Some(i + (31 - ends.leading_zeros() as usize));
+            last_newlines = 0;
         }
         // Each separator ends a word. A block of news text ends a few words (about one per
         // six bytes): eight slots are written whether used or not and the count cut back, so
@@ -879,7 +884,51 @@ fn ascii_run<const V3: bool>(bytes: &[u8], mut i: usize, t: &mut Tokenizer<'_>) 
             if i < n && LOWER[bytes[i] as usize] != 0 {
                 // The next word starts after the skipped separators.
                 last_sep = Some(i - 1);
+                last_newlines = 0;
                 after_sep = false;
+                continue;
+            }
+        }
+        if i < n && bytes[i] == b'\n' {
+            // Line breaks (a paragraph break when two or more), with separators around them:
+            // when a word follows, they become one separator, as the per-character path would
+            // make them, and the run goes on (most runs of news text used to end at each
+            // paragraph break and start again after it).
+            let mut j = i;
+            let mut newlines = 0usize;
+            while j < n && (bytes[j] == b'\n' || soft_separator(bytes[j])) {
+                newlines += usize::from(bytes[j] == b'\n');
+                j += 1;
+            }
+            if j < n && LOWER[bytes[j] as usize] != 0 {
+                let byte = if newlines >= 2 { b'\n' } else { b' ' };
+                // Whether the last byte kept is a separator (its word end is then recorded).
+                let after = if k > 0 {
+                    (sep >> (k - 1)) & 1 != 0
+                } else {
+                    after_sep
+                };
+                if after {
+                    // SAFETY: a separator was kept, so `out_len >= 1`; it is rewritten in
+                    // place.
+                    unsafe { out_ptr.add(out_len - 1).write(byte) };
+                } else {
+                    // SAFETY: one byte and one word end for the line break consumed, within
+                    // the room reserved for the run (see above).
+                    unsafe {
+                        out_ptr.add(out_len).write(byte);
+                        ends_ptr.add(ends_len).write(out_len);
+                    }
+                    out_len += 1;
+                    ends_len += 1;
+                }
+                if newlines >= 2 {
+                    t.para_ends.push(ends_len);
+                }
+                last_sep = Some(j - 1);
+                last_newlines = newlines;
+                after_sep = false;
+                i = j;
                 continue;
             }
         }
@@ -895,11 +944,13 @@ fn ascii_run<const V3: bool>(bytes: &[u8], mut i: usize, t: &mut Tokenizer<'_>) 
         None => (first, first_start),
         Some(sep) => {
             let end = t.word_ends.last().copied().unwrap_or_default();
+            // Before the previous word's end and its separator; a paragraph break is asked
+            // again of the line breaks counted.
             let mark = Mark {
                 out: end,
                 word_ends: t.word_ends.len() - 1,
-                para_ends: t.para_ends.len(),
-                newlines: 0,
+                para_ends: t.para_ends.len() - usize::from(last_newlines >= 2),
+                newlines: last_newlines,
                 hard_break: false,
                 in_word: false,
             };
