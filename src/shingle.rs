@@ -639,11 +639,14 @@ pub(crate) mod wide {
     /// Windows per vector of [`combine32_avx2`].
     pub const LANES32: usize = 8;
 
-    /// [`super::combine32`] for windows `0..8m` (`m = out.len() / 8`) of `words`, eight
-    /// windows per vector (32-bit lanes: native multiplies); returns `8m`. Needs
-    /// `out.len() == words.len() - k + 1` and [`avx2`].
+    /// [`super::combine32`] for every window of `words`, eight windows per vector (32-bit
+    /// lanes: native multiplies); returns `out.len()`. A last, partial vector is the last eight
+    /// windows, overlapping ones already written (they are written again with the same
+    /// values): the scalar loop that finished up to seven windows per paragraph was 1.6% of a
+    /// 100k-document run's samples. Needs `out.len() == words.len() - k + 1 >= 8` and
+    /// [`avx2`].
     pub fn combine32_avx2(words: &[u32], k: usize, seed: u32, out: &mut [u32]) -> usize {
-        assert!(avx2() && k >= 1 && out.len() + k == words.len() + 1);
+        assert!(avx2() && k >= 1 && out.len() + k == words.len() + 1 && out.len() >= LANES32);
         // SAFETY: the CPU has AVX2 (asserted just above).
         unsafe { combine32_avx2_impl(words, k, seed, out) }
     }
@@ -658,8 +661,11 @@ pub(crate) mod wide {
             _mm256_set1_epi32(super::FMIX32_2 as i32),
         );
         const R: i32 = super::ROT32 as i32;
-        for (b, dst) in out[..full].chunks_exact_mut(L).enumerate() {
-            let i = b * L;
+        let starts = (0..full)
+            .step_by(L)
+            .chain((full < out.len()).then(|| out.len() - L));
+        for i in starts {
+            let dst = &mut out[i..i + L];
             let mut acc = _mm256_set1_epi32(seed as i32);
             for j in 0..k {
                 // Word j of windows i..i + 8; in bounds: i + 7 is a window, so i + 7 + j < len.
@@ -680,7 +686,7 @@ pub(crate) mod wide {
             // SAFETY: `dst` is eight u32s to write; the store is unaligned.
             unsafe { _mm256_storeu_si256(dst.as_mut_ptr().cast(), acc) };
         }
-        full
+        out.len()
     }
 
     #[target_feature(enable = "avx2")]
@@ -1144,8 +1150,9 @@ mod tests {
             seed in any::<u64>(),
             before in 0usize..3,
         ) {
-            // With AVX2 the eight-lane path takes every paragraph of at least k + 7 words, the
-            // scalar tail the rest; `out` may already hold shingles.
+            // With AVX2 the eight-lane path takes every paragraph of at least k + 7 words (its
+            // last vector overlapping the one before), the scalar loop the shorter ones; `out`
+            // may already hold shingles.
             let cfg = ShingleConfig { kind: ShingleKind::Words, k, seed, hash: ShingleHash::Fold32 };
             let mut out = vec![1u32; before];
             push_word_shingles32(&words, &cfg, &mut out);
@@ -1160,11 +1167,11 @@ mod tests {
             }
             prop_assert_eq!(&out, &want);
             #[cfg(target_arch = "x86_64")]
-            if wide::avx2() && words.len() > k {
+            if wide::avx2() && words.len() >= k + 7 {
                 let mut lanes = vec![0u32; words.len() - k + 1];
                 let done = wide::combine32_avx2(&words, k, seed, &mut lanes);
-                prop_assert_eq!(done, lanes.len() / 8 * 8);
-                prop_assert_eq!(&lanes[..done], &want[before..before + done]);
+                prop_assert_eq!(done, lanes.len());
+                prop_assert_eq!(&lanes[..], &want[before..]);
             }
         }
 
