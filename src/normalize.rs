@@ -754,6 +754,18 @@ fn soft_separator(b: u8) -> bool {
     b < 0x80 && LOWER[b as usize] == 0 && !matches!(b, b'\'' | b'`' | b'\n' | 0x01)
 }
 
+/// Whether `b[i..]` starts with one of the non-ASCII separators news text has most, in UTF-8:
+/// the en and em dashes, the curly double quotes and the ellipsis (U+2013, U+2014, U+201C,
+/// U+201D, U+2026; none is a letter, digit, mark or apostrophe, so the per-character path
+/// takes each as a plain separator).
+#[inline]
+fn wide_separator(b: &[u8], i: usize) -> bool {
+    matches!(
+        b.get(i..i + 3),
+        Some(&[0xE2, 0x80, 0x93 | 0x94 | 0x9C | 0x9D | 0xA6])
+    )
+}
+
 /// Word ends written unconditionally per block by [`ascii_run`].
 const WORD_SLOTS: usize = 8;
 
@@ -765,10 +777,11 @@ const WORD_SLOTS: usize = 8;
 /// ([`classify`]; [`classify_avx2`] when `V3`) and stored at once; where two or more
 /// separators follow each other (`, `), the block ends there and the extra ones are skipped.
 /// That costs one well-predicted branch per block instead of several per word. Line breaks
-/// (with separators around them) before a word become one separator, a `\n` when they make a
-/// paragraph break. A run ends at a non-ASCII byte, an apostrophe, the paragraph-break marker,
-/// line breaks not followed by a word, or the end; the per-character path then takes over
-/// with the tokenizer in exactly the state it would have reached itself.
+/// and [`wide_separator`]s (with separators around them) before a word become one separator,
+/// a `\n` when the line breaks make a paragraph break. A run ends at any other non-ASCII
+/// byte, an apostrophe, the paragraph-break marker, line breaks or wide separators not
+/// followed by a word, or the end; the per-character path then takes over with the tokenizer
+/// in exactly the state it would have reached itself.
 #[inline(always)]
 fn ascii_run<const V3: bool>(bytes: &[u8], mut i: usize, t: &mut Tokenizer<'_>) -> RunEnd {
     let n = bytes.len();
@@ -889,15 +902,21 @@ fn ascii_run<const V3: bool>(bytes: &[u8], mut i: usize, t: &mut Tokenizer<'_>) 
                 continue;
             }
         }
-        if i < n && bytes[i] == b'\n' {
-            // Line breaks (a paragraph break when two or more), with separators around them:
-            // when a word follows, they become one separator, as the per-character path would
-            // make them, and the run goes on (most runs of news text used to end at each
-            // paragraph break and start again after it).
+        if i < n && (bytes[i] == b'\n' || wide_separator(bytes, i)) {
+            // Line breaks (a paragraph break when two or more) and curly quotes or dashes, with
+            // separators around them: when a word follows, they become one separator, as the
+            // per-character path would make them, and the run goes on (most runs of news text
+            // used to end at each paragraph break or quotation mark and start again after it).
             let mut j = i;
             let mut newlines = 0usize;
-            while j < n && (bytes[j] == b'\n' || soft_separator(bytes[j])) {
-                newlines += usize::from(bytes[j] == b'\n');
+            while j < n {
+                if bytes[j] == b'\n' {
+                    newlines += 1;
+                } else if wide_separator(bytes, j) {
+                    j += 2;
+                } else if !soft_separator(bytes[j]) {
+                    break;
+                }
                 j += 1;
             }
             if j < n && LOWER[bytes[j] as usize] != 0 {
@@ -1271,6 +1290,7 @@ mod tests {
             "café au lait",
             "l’école",
             "“Quote,” he said.",
+            "He said: “Yes.”\n\n“No” – maybe… “José”—then\n“l’école”",
             "abcdefghijklmnopqrstuvwxyz0123456789 abcdefghijklmnopqrstuvwxyz0123456789, ok",
             // More words ending in one 32-byte block than the slots written unconditionally.
             "a b c d e f g h i j k l m n o p q r s t u v w x y z 1 2 3 4 5 6 7 8 9 0",
@@ -1396,7 +1416,7 @@ mod tests {
         }
 
         #[test]
-        fn runs_change_nothing(s in "([a-zA-Z0-9]{1,12}[ ,.'`\n]{0,3}|[a-z0-9]{1,2} |[ ]{1,3}|[éÉ\u{301}’—½ﬁ]|[-\"()?!\r\t&<>]){0,60}") {
+        fn runs_change_nothing(s in "([a-zA-Z0-9]{1,12}[ ,.'`\n]{0,3}|[a-z0-9]{1,2} |[ ]{1,3}|[éÉ\u{301}’—½ﬁ“”–…©]|[-\"()?!\r\t&<>]){0,60}") {
             // Text made mostly of ASCII words and single spaces, with every kind of byte that
             // ends a run at every position: the run path and the per-word path agree exactly,
             // and so does `run`, which takes the x86-64-v3 copy of the run path where it can.
