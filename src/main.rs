@@ -23,7 +23,6 @@ use wiredup::pipeline::{self, Config, Outcome};
 const EXIT_STRICT: i32 = 3;
 
 fn main() {
-    tune_allocator();
     let cli = Cli::parse();
     match run(cli) {
         Ok(0) => {}
@@ -35,35 +34,17 @@ fn main() {
     }
 }
 
-/// Makes glibc's malloc grow its heaps in 64 MiB steps instead of 128 KiB ones, and serve
-/// blocks up to 32 MiB from its heaps rather than from a mapping of their own.
+/// The binary's allocator: mimalloc, which asks the kernel for transparent huge pages (2 MiB)
+/// for its heap memory where the system allows it (`madvise` mode, the common default).
 ///
-/// The pipeline allocates a few hundred megabytes per 100k documents from several threads. With
-/// the default step, each thread arena grows by `mprotect` calls a page-run at a time and the
-/// kernel work (system calls, page-table updates) was a fifth of the profile; with 64 MiB steps
-/// a 100k-document run is about 7% faster (BENCHMARKS.md, "Where the time goes"). Only the
-/// growth step changes: memory is still touched, and counted in RSS, only when used.
-///
-/// By default a block of 128 KiB or more is mapped on its own (the limit then rises, block by
-/// freed block, toward 32 MiB) and unmapped when freed, so the stages' buffers of a few
-/// megabytes (batches, sort copies, a group of LSH bands) had their pages faulted in afresh
-/// each time, and every unmapping interrupted the other threads to flush their TLBs. Kept in
-/// the heaps, a freed buffer's pages serve the next one: 10% fewer page faults, 5% less peak
-/// RSS on 100k documents (BENCHMARKS.md). Blocks over 32 MiB (glibc's ceiling for this setting)
-/// are still mapped, and returned to the system, on their own.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn tune_allocator() {
-    // SAFETY: `mallopt` only sets allocator parameters; this runs first in `main`, before any
-    // other thread exists or anything is allocated that depends on the settings. A failure
-    // (return value 0) leaves that default in place, which is harmless.
-    unsafe {
-        libc::mallopt(libc::M_TOP_PAD, 64 << 20);
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
-    }
-}
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn tune_allocator() {}
+/// A 100k-document run allocates about 300 MiB, in many blocks of a few kilobytes (each
+/// document's paragraph hashes and shingles), and with glibc's malloc every 4 KiB page of it
+/// was a page fault: 80,000 faults, the largest single item of the kernel's fifth of the
+/// profile. On huge pages the same run takes about 500 faults and a third of the system time
+/// (BENCHMARKS.md, "huge pages"). Only the binary chooses: the library allocates through
+/// whatever global allocator its user sets.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Runs `write` on a file at `path`, written atomically (a temporary file renamed when
 /// complete), or for `None` on standard output; `write` adds its own error context.
