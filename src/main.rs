@@ -40,11 +40,13 @@ fn main() {
 /// A 100k-document run allocates about 300 MiB, in many blocks of a few kilobytes (each
 /// document's paragraph hashes and shingles), and with glibc's malloc every 4 KiB page of it
 /// was a page fault: 80,000 faults, the largest single item of the kernel's fifth of the
-/// profile. On huge pages the same run takes 500-3,900 faults; its system time fell by about half
-/// in four batches of nine and rose in the busiest ones, where a 2 MiB fault cost the virtual
-/// machine more, and its wall time fell in seven of them (BENCHMARKS.md, "huge pages"). Only the binary chooses: the library allocates through
-/// whatever global allocator its user sets. Without the default feature `mimalloc`, the binary
-/// uses the system's allocator.
+/// profile. On huge pages the same run takes 500-3,900 faults; its system time fell by about
+/// half in four batches of nine and rose in the busiest ones, where a 2 MiB fault cost the
+/// virtual machine more, and its wall time fell in seven of them (BENCHMARKS.md, "huge
+/// pages"). Only the binary chooses: the library allocates through whatever global allocator
+/// its user sets. Without the default feature `mimalloc`, the binary uses the system's
+/// allocator, untuned (`MIMALLOC_ALLOW_THP=0` in the environment keeps mimalloc but turns the
+/// huge pages off, for small jobs where their 2 MiB steps of memory matter).
 #[cfg(feature = "mimalloc")]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
