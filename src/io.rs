@@ -1750,7 +1750,9 @@ impl<R: BufRead> ZstdReader<R> {
 
 impl<R: BufRead> Read for ZstdReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if let Some(mut source) = self.source.take() {
+        // The source is taken only once it is known to hold something, so an empty input
+        // stays an error on every read (not an error, then a clean end).
+        if let Some(source) = self.source.as_mut() {
             let empty = loop {
                 match source.fill_buf() {
                     Ok(b) => break b.is_empty(),
@@ -1764,8 +1766,10 @@ impl<R: BufRead> Read for ZstdReader<R> {
                     "empty input, no zstd frame",
                 ));
             }
-            // The source is already buffered: libzstd reads straight from its buffer.
-            self.decoder = Some(zstd::stream::read::Decoder::with_buffer(source)?);
+            if let Some(source) = self.source.take() {
+                // The source is already buffered: libzstd reads straight from its buffer.
+                self.decoder = Some(zstd::stream::read::Decoder::with_buffer(source)?);
+            }
         }
         match &mut self.decoder {
             Some(decoder) => decoder.read(buf),
@@ -2541,6 +2545,11 @@ mod tests {
         data.extend(zstd(b"second\n"));
         assert_eq!(unzstd(&data).unwrap(), b"first\nsecond\n");
         assert!(unzstd(b"").is_err());
+        // An empty input stays an error when read again.
+        let mut empty = ZstdReader::new(&b""[..]);
+        let mut buf = [0u8; 8];
+        assert!(empty.read(&mut buf).is_err());
+        assert!(empty.read(&mut buf).is_err());
         assert_eq!(unzstd(&zstd(b"")).unwrap(), b"");
     }
 
