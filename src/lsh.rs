@@ -550,9 +550,9 @@ fn emit_bucket_pairs<K: EntryKey>(
 ///
 /// A fingerprint is 128 bits (a chained hash and a sum of mixed document numbers); the
 /// table keeps 63 bits of one half and places it by the other, so two different member
-/// lists are confused (and the later one's pairs left to the other bands) with probability
-/// about 2^-(63 + log2(slots) - 5): 2^-76 for two given lists at 100k documents (2^18 slots),
-/// about 10^-13 that any two of the 68,361 lists there are.
+/// lists are confused (and the later one's pairs lost unless another band gives them) with
+/// probability about 2^-(63 + log2(slots) - 5): 2^-76 for two given lists at 100k documents
+/// (2^18 slots), below 10^-13 that any two of the 68,361 lists there are.
 /// A lookup that finds no free or matching slot within [`SEEN_PROBES`] keeps its bucket, so
 /// an overfull table costs only repeated pairs. Memory: 8 bytes a slot, two to four slots
 /// per document (2 MiB at 100k documents). The out-of-core run does not use it: its
