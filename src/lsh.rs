@@ -235,58 +235,28 @@ fn bucket_pairs_in<K: EntryKey>(
 ) {
     // Keys are hashes: a counting sort on their top bits beats a comparison sort.
     hashsort::par_sort_by_hash(entries, |e| e.0.leading(), scratch);
-    let threads = rayon::current_num_threads();
-    if entries.len() < PARALLEL_EMIT || threads == 1 {
-        emit_pairs(entries, limits, out);
-        return;
-    }
-    // Large inputs (a corpus's shared paragraphs): pieces cut at bucket boundaries emit their
-    // pairs side by side; the caller sorts the pairs, so their order here does not matter.
-    let pieces = hashsort::pieces_by_key(entries, 4 * threads);
-    let parts: Vec<Vec<(u32, u32)>> = pieces
-        .par_iter()
-        .map(|piece| {
-            let mut part = Vec::new();
-            emit_pairs(piece, limits, &mut part);
-            part
-        })
-        .collect();
-    out.reserve(parts.iter().map(Vec::len).sum());
-    for part in parts {
-        out.extend_from_slice(&part);
-    }
+    emit_bucket_pairs(entries, &buckets_of(entries, false), limits, out);
 }
 
 /// From this many entries, [`bucket_pairs`] emits pairs on all threads.
 const PARALLEL_EMIT: usize = 1 << 18;
 
-/// Appends the pairs of the buckets (runs of equal keys) of sorted `entries`.
-fn emit_pairs<K: EntryKey>(entries: &[(K, u32)], limits: &BucketLimits, out: &mut Vec<(u32, u32)>) {
-    let mut start = 0;
-    while start < entries.len() {
-        let key = entries[start].0;
-        let mut end = start + 1;
-        while end < entries.len() && entries[end].0 == key {
-            end += 1;
-        }
-        let bucket = &entries[start..end];
-        let m = bucket.len();
-        if m >= 2 {
-            let anchors = if m <= limits.max_bucket {
-                m
-            } else {
-                limits.anchors.max(1).min(m)
-            };
-            for a in 0..anchors {
-                for b in (a + 1)..m {
-                    let (x, y) = (bucket[a].1, bucket[b].1);
-                    if x != y {
-                        out.push((x.min(y), x.max(y)));
-                    }
-                }
+/// Appends the pairs of one bucket (documents sharing a band key): all of them, or past
+/// `max_bucket` each member with the first `anchors`.
+fn emit_pairs<K: EntryKey>(bucket: &[(K, u32)], limits: &BucketLimits, out: &mut Vec<(u32, u32)>) {
+    let m = bucket.len();
+    let anchors = if m <= limits.max_bucket {
+        m
+    } else {
+        limits.anchors.max(1).min(m)
+    };
+    for a in 0..anchors {
+        for b in (a + 1)..m {
+            let (x, y) = (bucket[a].1, bucket[b].1);
+            if x != y {
+                out.push((x.min(y), x.max(y)));
             }
         }
-        start = end;
     }
 }
 
@@ -501,7 +471,8 @@ fn fingerprint<K>(bucket: &[(K, u32)]) -> [u64; 2] {
 }
 
 /// Appends the pairs of `buckets` of sorted `entries` (see [`emit_pairs`]); on all threads
-/// for large inputs (the pairs' order does not matter: the caller sorts them).
+/// for large inputs (a corpus's shared paragraphs, bands at scale: the pairs' order does not
+/// matter, the caller sorts them).
 fn emit_bucket_pairs<K: EntryKey>(
     entries: &[(K, u32)],
     buckets: &[Bucket],
@@ -720,8 +691,7 @@ mod tests {
     fn parallel_bucketing_gives_the_sequential_pairs() {
         // Above the parallel threshold, in a 3-thread pool: buckets of 1 to 7 documents (some
         // over max_bucket) straddle the even cut points, and every pair must come out once per
-        // bucket, as the one-piece scan gives them (by `bucket_pairs` and by the bucket list
-        // of the band runs).
+        // bucket, as pairing each run of equal keys alone gives them.
         let limits = BucketLimits {
             max_bucket: 5,
             anchors: 2,
@@ -739,8 +709,11 @@ mod tests {
         }
         let mut sorted = entries.clone();
         sorted.sort_unstable();
+        // The reference: each run of equal keys, paired bucket by bucket.
         let mut want = Vec::new();
-        emit_pairs(&sorted, &limits, &mut want);
+        for run in sorted.chunk_by(|a, b| a.0 == b.0) {
+            emit_pairs(run, &limits, &mut want);
+        }
         want.sort_unstable();
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(3)
@@ -748,13 +721,6 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"));
         let mut got = Vec::new();
         pool.install(|| bucket_pairs(&mut entries, &limits, &mut got));
-        got.sort_unstable();
-        assert_eq!(got, want);
-        // The same through the bucket list the band runs use.
-        let buckets = buckets_of(&sorted, false);
-        assert!(buckets.iter().all(|b| b.end - b.start >= 2));
-        let mut got = Vec::new();
-        pool.install(|| emit_bucket_pairs(&sorted, &buckets, &limits, &mut got));
         got.sort_unstable();
         assert_eq!(got, want);
         for piece in hashsort::pieces_by_key(&sorted, 12).windows(2) {
