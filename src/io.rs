@@ -1337,7 +1337,9 @@ type JobScratch<P> = (<P as Prepare>::Scratch, String);
 /// (and asks for a fresh state) for each piece it splits a batch into: about 900 of them for
 /// 100k documents on two threads, each then growing its buffers to the largest documents it
 /// met, in fresh pages (the reallocations and page faults were about 4% of the run's cycles).
-/// A job takes a state from here and gives it back when it ends.
+/// A job takes a state from here and gives it back when it ends. The pool holds as many
+/// states as jobs ran at once (about one per thread), each keeping the capacity its largest
+/// document needed until the stream ends.
 struct ScratchPool<S>(std::sync::Mutex<Vec<S>>);
 
 impl<S> ScratchPool<S> {
