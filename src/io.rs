@@ -2540,6 +2540,51 @@ mod tests {
     }
 
     #[test]
+    fn first_batches_are_small_and_double() {
+        // 4 MB of 200-byte lines (under the line-count limit): the batches take about 512 KiB, 1 MiB, 2 MiB (each stops
+        // at the first line end past its size), then the rest; every line once, in order.
+        let line = |i: usize| format!("{i:>199}\n");
+        let text: String = (0..20_000).map(line).collect();
+        let mut reader = Pieces {
+            data: text.clone().into_bytes(),
+            at: 0,
+            sizes: vec![READ_CHUNK],
+            turn: 0,
+            interrupted: false,
+        };
+        let mut state = ReadState {
+            cap: 1000,
+            batch_bytes: FIRST_BATCH_BYTES,
+            line_no: 0,
+            bytes: 0,
+            eof: false,
+            carry: Vec::new(),
+            skipping: None,
+        };
+        let (mut got, mut sizes) = (Vec::new(), Vec::new());
+        let mut batch = Batch::default();
+        while !state.eof {
+            state.fill(&mut reader, &mut batch).unwrap();
+            sizes.push(batch.lines.len() * 200);
+            got.extend(batch_lines(&batch));
+        }
+        let want_first = [
+            FIRST_BATCH_BYTES,
+            2 * FIRST_BATCH_BYTES,
+            4 * FIRST_BATCH_BYTES,
+        ];
+        for (size, want) in sizes.iter().zip(want_first) {
+            assert!((want..want + 200).contains(size), "{sizes:?}");
+        }
+        assert_eq!(sizes.iter().sum::<usize>(), text.len());
+        assert_eq!(got.len(), 20_000);
+        for (i, (line_no, l)) in got.iter().enumerate() {
+            assert_eq!(*line_no, i as u64 + 1);
+            assert_eq!(l.as_deref().ok(), Some(line(i).trim_end().as_bytes()));
+        }
+    }
+
+    #[test]
     fn find_newline_matches_naive() {
         let mut data: Vec<u8> = (0..200u32).map(|i| (i * 7 % 251) as u8).collect();
         data.retain(|&b| b != b'\n');
