@@ -969,15 +969,7 @@ fn read_jsonl_inner<R: BufRead, P: Prepare, S: Sink<P>>(
     prep: &P,
     sink: &mut S,
 ) -> Result<(), ReadError> {
-    let mut state = ReadState {
-        cap: line_limit(opts),
-        batch_bytes: FIRST_BATCH_BYTES,
-        line_no: 0,
-        bytes: 0,
-        eof: false,
-        carry: Vec::new(),
-        skipping: None,
-    };
+    let mut state = ReadState::new(line_limit(opts));
     let read_err = if rayon::current_thread_index().is_some() {
         // Called from a rayon worker: a helper thread blocking this worker while it waits
         // for the pool could deadlock a one-thread pool, so do it all here, in turn.
@@ -1176,6 +1168,19 @@ struct ReadState {
 }
 
 impl ReadState {
+    /// The state at the start of a stream whose lines are kept up to `cap` bytes.
+    fn new(cap: usize) -> Self {
+        ReadState {
+            cap,
+            batch_bytes: FIRST_BATCH_BYTES,
+            line_no: 0,
+            bytes: 0,
+            eof: false,
+            carry: Vec::new(),
+            skipping: None,
+        }
+    }
+
     /// Reads lines into `batch` until it is full or the stream ends. On error the lines read
     /// before it stay in the batch.
     ///
@@ -2479,15 +2484,7 @@ mod tests {
             let data: Vec<u8> = parts.concat().into_bytes();
             let (want, want_bytes) = lines_one_by_one(&data, cap);
             let mut reader = Pieces { data, at: 0, sizes, turn: 0, interrupted: false };
-            let mut state = ReadState {
-                cap,
-                batch_bytes: FIRST_BATCH_BYTES,
-                line_no: 0,
-                bytes: 0,
-                eof: false,
-                carry: Vec::new(),
-                skipping: None,
-            };
+            let mut state = ReadState::new(cap);
             let mut got = Vec::new();
             let mut batch = Batch::default();
             while !state.eof {
@@ -2506,68 +2503,27 @@ mod tests {
         let text: String = (0..BATCH_LINES * 2 + 5)
             .map(|i| format!("line {i}\n"))
             .collect();
-        let mut reader = Pieces {
-            data: text.clone().into_bytes(),
-            at: 0,
-            sizes: vec![READ_CHUNK],
-            turn: 0,
-            interrupted: true,
-        };
-        let mut state = ReadState {
-            cap: 100,
-            batch_bytes: FIRST_BATCH_BYTES,
-            line_no: 0,
-            bytes: 0,
-            eof: false,
-            carry: Vec::new(),
-            skipping: None,
-        };
-        let (mut got, mut batches) = (Vec::new(), 0);
-        let mut batch = Batch::default();
-        while !state.eof {
-            state.fill(&mut reader, &mut batch).unwrap();
-            assert!(batch.lines.len() <= BATCH_LINES);
-            batches += 1;
-            got.extend(batch_lines(&batch));
-        }
-        assert_eq!(batches, 3);
+        let (batches, bytes) = read_in_batches(&text, 100, false);
+        assert_eq!(batches.len(), 3);
+        assert!(batches.iter().all(|b| b.len() <= BATCH_LINES));
+        let got: Lines = batches.concat();
         assert_eq!(got.len(), BATCH_LINES * 2 + 5);
         for (i, (line_no, line)) in got.iter().enumerate() {
             assert_eq!(*line_no, i as u64 + 1);
             assert_eq!(line.as_deref().ok(), Some(format!("line {i}").as_bytes()));
         }
-        assert_eq!(state.bytes, text.len() as u64);
+        assert_eq!(bytes, text.len() as u64);
     }
 
     #[test]
     fn first_batches_are_small_and_double() {
-        // 4 MB of 200-byte lines (under the line-count limit): the batches take about 512 KiB, 1 MiB, 2 MiB (each stops
-        // at the first line end past its size), then the rest; every line once, in order.
+        // 4 MB of 200-byte lines (under the line-count limit): the batches take about 512 KiB,
+        // 1 MiB, 2 MiB (each stops at the first line end past its size), then the rest; every
+        // line once, in order.
         let line = |i: usize| format!("{i:>199}\n");
         let text: String = (0..20_000).map(line).collect();
-        let mut reader = Pieces {
-            data: text.clone().into_bytes(),
-            at: 0,
-            sizes: vec![READ_CHUNK],
-            turn: 0,
-            interrupted: false,
-        };
-        let mut state = ReadState {
-            cap: 1000,
-            batch_bytes: FIRST_BATCH_BYTES,
-            line_no: 0,
-            bytes: 0,
-            eof: false,
-            carry: Vec::new(),
-            skipping: None,
-        };
-        let (mut got, mut sizes) = (Vec::new(), Vec::new());
-        let mut batch = Batch::default();
-        while !state.eof {
-            state.fill(&mut reader, &mut batch).unwrap();
-            sizes.push(batch.lines.len() * 200);
-            got.extend(batch_lines(&batch));
-        }
+        let (batches, _) = read_in_batches(&text, 1000, true);
+        let sizes: Vec<usize> = batches.iter().map(|b| b.len() * 200).collect();
         let want_first = [
             FIRST_BATCH_BYTES,
             2 * FIRST_BATCH_BYTES,
@@ -2576,12 +2532,32 @@ mod tests {
         for (size, want) in sizes.iter().zip(want_first) {
             assert!((want..want + 200).contains(size), "{sizes:?}");
         }
-        assert_eq!(sizes.iter().sum::<usize>(), text.len());
+        let got: Lines = batches.concat();
         assert_eq!(got.len(), 20_000);
         for (i, (line_no, l)) in got.iter().enumerate() {
             assert_eq!(*line_no, i as u64 + 1);
             assert_eq!(l.as_deref().ok(), Some(line(i).trim_end().as_bytes()));
         }
+    }
+
+    /// Reads `text` through [`ReadState::fill`] in chunks of [`READ_CHUNK`] (with
+    /// `interrupt_first`, the first read fails with `Interrupted`): each batch's lines, and
+    /// the bytes counted.
+    fn read_in_batches(text: &str, cap: usize, interrupt_first: bool) -> (Vec<Lines>, u64) {
+        let mut reader = Pieces {
+            data: text.as_bytes().to_vec(),
+            at: 0,
+            sizes: vec![READ_CHUNK],
+            turn: 0,
+            interrupted: !interrupt_first,
+        };
+        let mut state = ReadState::new(cap);
+        let (mut batches, mut batch) = (Vec::new(), Batch::default());
+        while !state.eof {
+            state.fill(&mut reader, &mut batch).unwrap();
+            batches.push(batch_lines(&batch));
+        }
+        (batches, state.bytes)
     }
 
     #[test]
