@@ -197,11 +197,16 @@ impl Normalizer {
     /// normalizer's buffers (the previous result is overwritten).
     pub fn run(&mut self, raw: &str) -> NormalizedRef<'_> {
         #[cfg(target_arch = "x86_64")]
+        if v4_available() {
+            // SAFETY: the CPU has every feature `run_v4` is compiled for (checked just above).
+            return unsafe { self.run_v4(raw) };
+        }
+        #[cfg(target_arch = "x86_64")]
         if v3_available() {
             // SAFETY: the CPU has every feature `run_v3` is compiled for (checked just above).
             return unsafe { self.run_v3(raw) };
         }
-        self.run_with::<true, false>(raw)
+        self.run_with::<true, false, false>(raw)
     }
 
     /// [`Normalizer::run`] compiled for x86-64-v3 CPUs (AVX2, BMI1/2, LZCNT, POPCNT): the same
@@ -210,14 +215,32 @@ impl Normalizer {
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx,avx2,bmi1,bmi2,lzcnt,popcnt")]
     fn run_v3(&mut self, raw: &str) -> NormalizedRef<'_> {
-        self.run_with::<true, true>(raw)
+        self.run_with::<true, true, false>(raw)
+    }
+
+    /// [`Normalizer::run_v3`] for CPUs that also have AVX-512 with byte compression
+    /// (AVX-512 F, VL, BW and VBMI2): a block's word ends come from one `vpcompressb` of the
+    /// byte positions under its separator mask, widened and offset in one vector and stored
+    /// at once, instead of a bit-clearing chain of eight steps ([`write_word_slots_v4`]).
+    /// The text of 20,000 generated documents, one thread, best of 25 interleaved rounds:
+    /// 0.76-0.81 -> 0.83-0.90 GB/s.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(
+        enable = "avx,avx2,bmi1,bmi2,lzcnt,popcnt,avx512f,avx512vl,avx512bw,avx512vbmi2"
+    )]
+    fn run_v4(&mut self, raw: &str) -> NormalizedRef<'_> {
+        self.run_with::<true, true, true>(raw)
     }
 
     /// [`Normalizer::run`]; with `RUNS` false, without the block-at-a-time path (the
     /// reference it is tested against); with `V3`, whose caller has checked
-    /// [`v3_available`], the blocks are classified with AVX2.
+    /// [`v3_available`], the blocks are classified with AVX2; with `V4` as well (the caller
+    /// has checked [`v4_available`]), their word ends are written with AVX-512.
     #[inline(always)]
-    fn run_with<const RUNS: bool, const V3: bool>(&mut self, raw: &str) -> NormalizedRef<'_> {
+    fn run_with<const RUNS: bool, const V3: bool, const V4: bool>(
+        &mut self,
+        raw: &str,
+    ) -> NormalizedRef<'_> {
         let Normalizer {
             decoded,
             stripped,
@@ -259,7 +282,7 @@ impl Normalizer {
             hard_break: false,
             in_word: false,
         };
-        canonical_words::<RUNS, V3>(src, word, &mut t);
+        canonical_words::<RUNS, V3, V4>(src, word, &mut t);
         t.finish();
         let len = out.len();
         out.extend_from_slice(&[0; PAD]);
@@ -471,7 +494,7 @@ fn is_apostrophe(c: char) -> bool {
 /// end a word (spaces, punctuation, `&nbsp;`, `…`) need no normalization because they are
 /// separators either way. Pure-ASCII words, the vast majority, skip Unicode tables entirely.
 #[inline(always)]
-fn canonical_words<const RUNS: bool, const V3: bool>(
+fn canonical_words<const RUNS: bool, const V3: bool, const V4: bool>(
     s: &str,
     word: &mut String,
     t: &mut Tokenizer<'_>,
@@ -485,7 +508,7 @@ fn canonical_words<const RUNS: bool, const V3: bool>(
     'outer: while i < n {
         let b = bytes[i];
         if RUNS && !word_path && LOWER[b as usize] != 0 {
-            match ascii_run::<V3>(bytes, i, t) {
+            match ascii_run::<V3, V4>(bytes, i, t) {
                 RunEnd::At(j) => {
                     i = j;
                     continue;
@@ -618,6 +641,48 @@ fn v3_available() -> bool {
         && is_x86_feature_detected!("bmi2")
         && is_x86_feature_detected!("lzcnt")
         && is_x86_feature_detected!("popcnt")
+}
+
+/// Whether this CPU also has the AVX-512 features of [`Normalizer::run_v4`] (the standard
+/// library caches the answers).
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn v4_available() -> bool {
+    v3_available()
+        && is_x86_feature_detected!("avx512f")
+        && is_x86_feature_detected!("avx512vl")
+        && is_x86_feature_detected!("avx512bw")
+        && is_x86_feature_detected!("avx512vbmi2")
+}
+
+/// Writes the first [`WORD_SLOTS`] word ends of a block, `base + j` for the lowest set bits
+/// `j` of `ends` in order, to `dst[..WORD_SLOTS]` (slots past the block's count are cut off
+/// or overwritten, as the scalar loop's are). `vpcompressb` packs the
+/// positions of the set bits, which are then widened to eight words and offset at once: the
+/// scalar loop took each bit with a count of trailing zeros and cleared it, eight dependent
+/// steps per block (with their widening, the largest part of the normalizer's samples).
+///
+/// # Safety
+/// The CPU must have AVX-512 F, VL, BW and VBMI2, and `dst` must be valid for writing
+/// [`WORD_SLOTS`] `usize`s.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512vbmi2")]
+#[inline]
+unsafe fn write_word_slots_v4(ends: u32, base: usize, dst: *mut usize) {
+    use std::arch::x86_64::*;
+    const _: () = assert!(WORD_SLOTS == 8 && BLOCK == 32);
+    let positions = _mm256_setr_epi8(
+        0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24,
+        25, 26, 27, 28, 29, 30, 31,
+    );
+    let packed = _mm256_maskz_compress_epi8(ends, positions);
+    let words = _mm512_add_epi64(
+        _mm512_cvtepu8_epi64(_mm256_castsi256_si128(packed)),
+        _mm512_set1_epi64(base as i64),
+    );
+    // SAFETY: `dst` holds eight writable `usize`s (the caller's contract); the store is
+    // unaligned.
+    unsafe { _mm512_storeu_si512(dst.cast(), words) };
 }
 
 /// [`Classes`] of a block, byte by byte: the definition [`classify`] is tested against, and
@@ -783,7 +848,11 @@ const WORD_SLOTS: usize = 8;
 /// followed by a word, or the end; the per-character path then takes over with the tokenizer
 /// in exactly the state it would have reached itself.
 #[inline(always)]
-fn ascii_run<const V3: bool>(bytes: &[u8], mut i: usize, t: &mut Tokenizer<'_>) -> RunEnd {
+fn ascii_run<const V3: bool, const V4: bool>(
+    bytes: &[u8],
+    mut i: usize,
+    t: &mut Tokenizer<'_>,
+) -> RunEnd {
     let n = bytes.len();
     // The state before the first word's separator: where to go back to if that word is given
     // back. For later words it is the state at their separator, the last one emitted.
@@ -857,20 +926,35 @@ fn ascii_run<const V3: bool>(bytes: &[u8], mut i: usize, t: &mut Tokenizer<'_>) 
         // The slots are filled in registers and stored with one fixed-size copy: growing the
         // vector by `resize` first zeroed them through a call to memset in every block.
         let count = ends.count_ones() as usize;
-        let mut slots = [0usize; WORD_SLOTS];
-        for slot in &mut slots {
-            *slot = base + ends.trailing_zeros() as usize;
-            ends &= ends.wrapping_sub(1);
+        #[cfg(target_arch = "x86_64")]
+        if V4 {
+            // SAFETY: `V4` is set only on the path that checked `v4_available`; the slots
+            // written are those of the scalar branch below (same room, same values).
+            unsafe { write_word_slots_v4(ends, base, ends_ptr.add(ends_len)) };
+            // The ends past the first eight, left for the loop below.
+            ends = if count > WORD_SLOTS {
+                // SAFETY: BMI2 is part of what `v4_available` checked.
+                ends & !unsafe { std::arch::x86_64::_pdep_u32(0xFF, ends) }
+            } else {
+                0
+            };
         }
-        // SAFETY: at most one word end per byte consumed since the run started: the ends kept
-        // so far, this block's slots and its ends past them fit in the `rest + WORD_SLOTS`
-        // reserved then.
-        unsafe {
-            ends_ptr
-                .add(ends_len)
-                .cast::<[usize; WORD_SLOTS]>()
-                .write_unaligned(slots)
-        };
+        if !V4 {
+            let mut slots = [0usize; WORD_SLOTS];
+            for slot in &mut slots {
+                *slot = base + ends.trailing_zeros() as usize;
+                ends &= ends.wrapping_sub(1);
+            }
+            // SAFETY: at most one word end per byte consumed since the run started: the ends
+            // kept so far, this block's slots and its ends past them fit in the
+            // `rest + WORD_SLOTS` reserved then.
+            unsafe {
+                ends_ptr
+                    .add(ends_len)
+                    .cast::<[usize; WORD_SLOTS]>()
+                    .write_unaligned(slots)
+            };
+        }
         let mut extra = ends_len + WORD_SLOTS;
         while ends != 0 {
             // SAFETY: as above.
@@ -1299,9 +1383,9 @@ mod tests {
             let mut fast = Normalizer::default();
             let mut slow = Normalizer::default();
             let mut dispatched = Normalizer::default();
-            let a = fast.run_with::<true, false>(s);
-            let b = slow.run_with::<false, false>(s);
-            // `run` takes the AVX2 blocks where the CPU has them.
+            let a = fast.run_with::<true, false, false>(s);
+            let b = slow.run_with::<false, false, false>(s);
+            // `run` takes the AVX2 blocks where the CPU has them (and AVX-512 word ends).
             let c = dispatched.run(s);
             assert_eq!(a.text(), b.text(), "{s:?}");
             assert_eq!(a.word_ends, b.word_ends, "{s:?}");
@@ -1419,12 +1503,13 @@ mod tests {
         fn runs_change_nothing(s in "([a-zA-Z0-9]{1,12}[ ,.'`\n]{0,3}|[a-z0-9]{1,2} |[ ]{1,3}|[éÉ\u{301}’—½ﬁ“”–…©]|[-\"()?!\r\t&<>]){0,60}") {
             // Text made mostly of ASCII words and single spaces, with every kind of byte that
             // ends a run at every position: the run path and the per-word path agree exactly,
-            // and so does `run`, which takes the x86-64-v3 copy of the run path where it can.
+            // and so does `run`, which takes the x86-64-v3 copy of the run path where it can
+            // (the AVX-512 one where the CPU has it).
             let mut fast = Normalizer::default();
             let mut slow = Normalizer::default();
             let mut dispatched = Normalizer::default();
-            let a = fast.run_with::<true, false>(&s);
-            let b = slow.run_with::<false, false>(&s);
+            let a = fast.run_with::<true, false, false>(&s);
+            let b = slow.run_with::<false, false, false>(&s);
             let c = dispatched.run(&s);
             prop_assert_eq!(a.text(), b.text());
             prop_assert_eq!(a.word_ends, b.word_ends);
