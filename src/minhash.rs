@@ -303,15 +303,34 @@ mod wide {
     /// round costs its hashing, not 8 scalar updates per vector. Same values, bit for bit.
     pub fn oph_round_open(set: &[u32], salt: u64, tag: u32, out: &mut [u32]) -> usize {
         assert!(crate::shingle::wide::available() && out.len() <= MAX_OPEN_BINS);
-        let mut open = [0u64; MAX_OPEN_BINS / 64];
-        for (word, bins) in open.iter_mut().zip(out.chunks(64)) {
-            *word = bins
-                .iter()
-                .enumerate()
-                .fold(0, |w, (i, &v)| w | (u64::from(v == super::EMPTY) << i));
-        }
         // SAFETY: the CPU has AVX-512F and AVX-512DQ (asserted just above).
+        let open = unsafe { open_bins_avx512(out) };
+        // SAFETY: as above.
         unsafe { oph_round_open_avx512(set, salt, tag, &open, out) }
+    }
+
+    /// The bitmap of the empty bins (bit `i % 64` of word `i / 64` for bin `i`), sixteen bins
+    /// per compare. Built bin by bin in baseline code (the compiler's SSE2 version shifting one
+    /// bit per bin) it was most of the time signing spent outside the rounds: 93 -> 12 ns per
+    /// 128-bin bitmap, one per later round (signing the story sets of 20,000 generated
+    /// documents, one thread, best of six runs each: 4.75 -> 4.26 ns per shingle).
+    #[target_feature(enable = "avx512f,avx512dq")]
+    fn open_bins_avx512(out: &[u32]) -> [u64; MAX_OPEN_BINS / 64] {
+        let mut open = [0u64; MAX_OPEN_BINS / 64];
+        let empty = _mm512_set1_epi32(super::EMPTY as i32);
+        let (chunks, rest) = out.as_chunks::<16>();
+        for (c, chunk) in chunks.iter().enumerate() {
+            // SAFETY: `chunk` is sixteen u32s; the load is unaligned.
+            let bins = unsafe { _mm512_loadu_epi32(chunk.as_ptr().cast()) };
+            let hits = u64::from(_mm512_cmpeq_epi32_mask(bins, empty));
+            open[c / 4] |= hits << (16 * (c % 4));
+        }
+        let done = chunks.len() * 16;
+        for (k, &v) in rest.iter().enumerate() {
+            let i = done + k;
+            open[i / 64] |= u64::from(v == super::EMPTY) << (i % 64);
+        }
+        open
     }
 
     #[target_feature(enable = "avx512f,avx512dq")]
