@@ -23,8 +23,9 @@
 //!
 //! Cost: O(bytes) per document. Plain text (no `&`, `<` or U+0001: one SIMD scan tells) is
 //! tokenized in one pass; stretches of ASCII words and separators (most of any news text) go
-//! 32 bytes at a time (AVX2 where the CPU has it, else SSE2 on x86-64, which every x86-64 CPU
-//! has; byte by byte elsewhere),
+//! 32 bytes at a time (AVX2 where the CPU has it, with each block's word ends packed by
+//! AVX-512 VBMI2 where that is there too, else SSE2 on x86-64, which every x86-64 CPU has;
+//! byte by byte elsewhere),
 //! with one well-predicted branch per block instead of several per word; HTML takes one more
 //! pass per kind of markup. A [`Normalizer`] reuses its buffers, so normalizing many documents allocates
 //! nothing once warm (except for the rare word that needs NFKC); the tokenizer records where
