@@ -73,19 +73,19 @@
 //!
 //! ## Speed and the CPU
 //!
-//! The hot loops have vector forms, each chosen at run time: SSE2 (every x86-64) in
-//! normalization and JSON scanning, the normalizer compiled for AVX2 (x86-64-v3) where the CPU
-//! has it (and its word ends written with AVX-512 VBMI2 where that is there too), AVX-512 (F
-//! and DQ) in the shingle mixes, the sketch's rounds and set intersections, and AVX2 forms of
-//! the shingle mixes and set intersections for CPUs without AVX-512. Each
-//! computes exactly what its scalar form does (property tests hold them together), so output
-//! never depends on the CPU; only the time does. The AVX-512 forms were measured on an AMD
-//! EPYC (about 10% of a 100k-document run); Intel parts that lower their clock for 512-bit
-//! multiplies may gain less (on a 2-core Intel Xeon, later AVX-512 forms took 43% off the
-//! 32-bit mix, about 10% off the normalizer and about 10% off signing). The AVX2 forms were measured on a Zen 3 EPYC (about 4% of the
-//! run's cycles together); there an AVX2 form of the sketch's rounds was no faster than the
-//! scalar one, so the sketch runs scalar on CPUs without AVX-512, in rounds compiled for the
-//! common signature lengths (64, 128 and 256 positions).
+//! The hot loops have vector forms, each chosen at run time: SSE2 (every x86-64) in normalization
+//! and JSON scanning, the normalizer compiled for AVX2 (x86-64-v3) where the CPU has it (and its
+//! word ends written with AVX-512 VBMI2 where that is there too), AVX-512 (F and DQ) in the shingle
+//! mixes, the sketch's rounds and set intersections, and AVX2 forms of the shingle mixes and set
+//! intersections for CPUs without AVX-512. Each computes exactly what its scalar form does
+//! (property tests hold them together), so output never depends on the CPU; only the time does. The
+//! AVX-512 forms were measured on an AMD EPYC (about 10% of a 100k-document run); Intel parts that
+//! lower their clock for 512-bit multiplies may gain less (on a 2-core Intel Xeon, later AVX-512
+//! forms took 43% off the 32-bit mix, about 10% off the normalizer and about 10% off signing). The
+//! AVX2 forms were measured on a Zen 3 EPYC (about 4% of the run's cycles together); there an AVX2
+//! form of the sketch's rounds was no faster than the scalar one, so the sketch runs scalar on CPUs
+//! without AVX-512, in rounds compiled for the common signature lengths (64, 128 and 256
+//! positions).
 //!
 //! ## Quirks
 //!

@@ -658,10 +658,10 @@ fn v4_available() -> bool {
 
 /// Writes the first [`WORD_SLOTS`] word ends of a block, `base + j` for the lowest set bits
 /// `j` of `ends` in order, to `dst[..WORD_SLOTS]` (slots past the block's count are cut off
-/// or overwritten, as the scalar loop's are). `vpcompressb` packs the
-/// positions of the set bits, which are then widened to eight words and offset at once: the
-/// scalar loop took each bit with a count of trailing zeros and cleared it, eight dependent
-/// steps per block (with their widening, the largest part of the normalizer's samples).
+/// or overwritten, as the scalar loop's are). `vpcompressb` packs the positions of the set
+/// bits, which are then widened to eight words and offset at once: the scalar loop took each
+/// bit with a count of trailing zeros and cleared it, eight dependent steps per block (with
+/// their widening, the largest part of the normalizer's samples).
 ///
 /// # Safety
 /// The CPU must have AVX-512 F, VL, BW and VBMI2, and `dst` must be valid for writing
