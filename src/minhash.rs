@@ -432,7 +432,18 @@ impl Hasher {
 
     /// Writes the signature of `set` into `out` (`out.len() == num_perm`). Returns false and
     /// leaves `out` untouched for an empty set.
+    ///
+    /// # Panics
+    /// If `out.len()` is not [`Hasher::num_perm`] (a caller's bug, as with
+    /// `copy_from_slice`: a shorter or longer signature would be silently wrong).
     pub fn sign_into(&self, set: &[u32], out: &mut [u32]) -> bool {
+        assert_eq!(
+            out.len(),
+            self.num_perm,
+            "sign_into: the output holds {} values, the signature {}",
+            out.len(),
+            self.num_perm
+        );
         if set.is_empty() {
             return false;
         }
@@ -772,6 +783,16 @@ mod tests {
         assert!(sigs.get(0).is_none());
         assert!(sigs.get(1).is_some());
         assert!(sigs.get(2).is_none());
+    }
+
+    #[test]
+    #[should_panic(expected = "the output holds 127 values, the signature 128")]
+    fn sign_into_refuses_an_output_of_another_length() {
+        // With a longer output the densification fallback read past its probe table; with a
+        // shorter one the bins would be cut: a contract violation, reported as one.
+        let h = Hasher::new(&MinHashConfig::default());
+        let mut out = vec![0u32; 127];
+        h.sign_into(&set_of(0..3), &mut out);
     }
 
     #[test]

@@ -908,8 +908,9 @@ fn ascii_run<const V3: bool, const V4: bool>(
         // Letters and digits with bit 5 set, separators as spaces; the whole block is stored
         // (one fixed-size store), and only its first `k` bytes kept.
         let base = out_len;
-        // SAFETY: `out_len` plus the bytes consumed since the run started is at most the
-        // length when it started plus `rest`, and `rest + BLOCK` bytes were reserved then.
+        // SAFETY: the bytes kept since the run started are at most the bytes it consumed,
+        // and those are fewer than `rest` (the block starts inside the input), so
+        // `base + BLOCK` is within the `rest + BLOCK` bytes reserved past the starting length.
         unsafe { out_ptr.add(base).cast::<[u8; BLOCK]>().write_unaligned(low) };
         out_len = base + k;
         let mut ends = if k == BLOCK {
@@ -930,7 +931,8 @@ fn ascii_run<const V3: bool, const V4: bool>(
         #[cfg(target_arch = "x86_64")]
         if V4 {
             // SAFETY: `V4` is set only on the path that checked `v4_available`; the slots
-            // written are those of the scalar branch below (same room, same values).
+            // written are those of the scalar branch below (same room; the same values in
+            // the first `count`, and the slots past them, never counted, hold `base`).
             unsafe { write_word_slots_v4(ends, base, ends_ptr.add(ends_len)) };
             // The ends past the first eight, left for the loop below.
             ends = if count > WORD_SLOTS {
