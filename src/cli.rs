@@ -201,7 +201,7 @@ pub struct StreamArgs {
     #[arg(long, value_name = "DAYS", value_parser = positive_days)]
     pub window: Option<f64>,
     /// Save the index every N records (0: only at the end). Each save rewrites the whole index
-    /// (about 4.5 KB per document), so raise N for large indexes.
+    /// (about 3 KB per document), so raise N for large indexes.
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     pub checkpoint_every: u64,
     #[command(flatten)]
@@ -472,7 +472,8 @@ pub struct DetectArgs {
     /// Seed of the MinHash hash functions.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    /// Sketch: one-permutation hashing with optimal densification (fast), or classic MinHash.
+    /// Sketch: one-permutation hashing, empty bins filled by rehash rounds (fast), or classic
+    /// MinHash.
     #[arg(long, value_enum, default_value_t = SketchArg::Oph)]
     pub sketch: SketchArg,
     /// Jaccard threshold the LSH bands are tuned for (default: derived from --threshold).

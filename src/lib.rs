@@ -13,8 +13,8 @@
 //! |---|---|---|
 //! | read | [`io`] | JSONL (plain, gzip, zstd), `.txt`/`.html` files and directories, stdin |
 //! | normalize | [`normalize`] | tags, entities, NFKC, case, quotes, whitespace; paragraphs |
-//! | boilerplate | [`boilerplate`] | learns paragraphs that recur within a source (headers, bios) |
 //! | shingle | [`shingle`] | paragraph-bounded word (or char) k-grams, each word hashed once (seeded, branch-free for words up to 16 bytes) |
+//! | boilerplate | [`boilerplate`] | learns paragraphs that recur within a source (headers, bios); a document's story set is the shingles of its other paragraphs |
 //! | minhash | [`minhash`] | signatures in parallel with rayon |
 //! | lsh | [`lsh`] | banding tuned to the threshold; candidate pairs |
 //! | verify | [`verify`] | exact similarity and containment of every candidate |

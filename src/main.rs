@@ -2,7 +2,8 @@
 //! runs the pipeline, writes output, and prints a summary on standard error.
 //!
 //! Exit codes: 0 success; 1 error (unreadable input, malformed record without --skip-bad,
-//! unwritable output); 2 usage error (bad flags).
+//! unwritable output); 2 usage error (bad flags); 3 the run completed but skipped bad records
+//! under `--skip-bad --strict`.
 
 mod cli;
 

@@ -1,8 +1,8 @@
 //! The whole detector: documents in, clusters out.
 //!
 //! ```text
-//! normalize ─▶ paragraphs ─▶ boilerplate (learned) ─▶ shingle ─▶ minhash ─▶ lsh ┐
-//!                                           └──────▶ shared-paragraph index ────┴▶ verify ─▶ cluster
+//! normalize ─▶ shingle (per paragraph) ─▶ boilerplate (learned) ─▶ story sets ─▶ minhash ─▶ lsh ┐
+//!                                                   └──────▶ shared-paragraph index ─────────┴▶ verify ─▶ cluster
 //! ```
 //!
 //! Each stage is a plain function of plain data (see its module); this one wires them together

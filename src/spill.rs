@@ -47,7 +47,7 @@
 //! group files; each file is deleted once read for the last time, and the spill directory at
 //! the end (also on error; a killed process leaves its `wiredup-spill-PID-*` directory
 //! behind). I/O: `prepared.bin` is written once and read twice, sequentially. Memory:
-//! the per-document tables (about 90 bytes per document plus its id), the paragraph hashes
+//! the per-document tables (about 90 bytes per document, its id included), the paragraph hashes
 //! until boilerplate is learned (8 bytes per distinct paragraph, plus 16 while counting), one
 //! chunk of `prepared.bin` in flight, one group of bands (16 bytes per document each), the
 //! candidate and verified pairs (8 and 20 bytes each), and one group's story sets at a time

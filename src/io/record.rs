@@ -9,9 +9,10 @@
 //!
 //! Why it exists: serde_json parses a record into a fresh scratch buffer per deserializer that
 //! grows by doubling, and the field visitor then copies the string out again; for a 2.6 KB
-//! article that is a dozen reallocations and two copies. Here each string is scanned eight
-//! bytes at a time for the three bytes that end a plain stretch (`"`, `\`, control
-//! characters) and copied once into a string of the right size.
+//! article that is a dozen reallocations and two copies. Here each string is scanned sixteen
+//! bytes at a time (SSE2 on x86-64; eight in a machine word elsewhere and for the tail) for
+//! the three bytes that end a plain stretch (`"`, `\`, control characters) and copied once
+//! into a string of the right size.
 //!
 //! Cost: O(bytes) per record, one allocation per kept string field except the text, which the
 //! reader unescapes into the buffer of the last text its thread released.
