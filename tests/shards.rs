@@ -1,11 +1,16 @@
 //! The sharded route (`wiredup sketch` per shard, then `wiredup cluster-shards`) gives the same
 //! output as `wiredup cluster` on the same inputs, byte for byte: on the bundled corpus split in
-//! three, and on the shared dev set split in two with different thread counts per shard.
+//! three, and on the shared dev set split in two with different thread counts per shard. And
+//! shard files of every format version (`tests/fixtures/shard-v*.wds`) still read as written.
 
 use std::path::{Path, PathBuf};
 
 mod common;
 use common::{ok, run};
+use wiredup::io::{read_inputs, ReadOptions};
+use wiredup::pipeline::{prepare, Config, PrepareScratch};
+use wiredup::shard;
+use wiredup::shingle::{ShingleConfig, ShingleHash};
 
 const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/corpus/docs.jsonl");
 
@@ -111,4 +116,112 @@ fn shard_errors_name_the_file() {
     let o = run(&["cluster-shards", &s]);
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("corrupt shard"));
+}
+
+/// The input of the shard fixtures: the bundled corpus's first 12 records (two copy clusters,
+/// a single, a lone story and three scraper shorts that only share their site's boilerplate).
+const FIXTURE_INPUT: &str = "tests/fixtures/shard-input.jsonl";
+
+/// Shard files of every format version this build reads, each written by the `wiredup sketch`
+/// of its time from [`FIXTURE_INPUT`], run from the repository root as
+/// `wiredup sketch tests/fixtures/shard-input.jsonl -o tests/fixtures/shard-vN.wds`: version 1
+/// (64-bit shingles, xxh3 word hash) by commit ee3c850, version 2 (32-bit shingles, xxh3) by
+/// c793cf4, version 3 (the word hash recorded; `Fold32`) by 2f3097f. Kept so that a later
+/// format is tested to still read them; regenerate none of them.
+const SHARD_FIXTURES: [(u32, &str, ShingleHash); 3] = [
+    (1, "tests/fixtures/shard-v1.wds", ShingleHash::Xxh3),
+    (2, "tests/fixtures/shard-v2.wds", ShingleHash::Xxh3),
+    (3, "tests/fixtures/shard-v3.wds", ShingleHash::Fold32),
+];
+
+fn in_repo(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+#[test]
+fn shard_fixtures_of_every_version_cluster_like_their_input() {
+    let input = in_repo(FIXTURE_INPUT).to_string_lossy().into_owned();
+    for format in ["clusters", "assignments"] {
+        let direct = ok(&["cluster", "-q", "--format", format, &input]).stdout;
+        for (version, path, _) in SHARD_FIXTURES {
+            let shard = in_repo(path).to_string_lossy().into_owned();
+            let from_shard = ok(&["cluster-shards", "-q", "--format", format, &shard]).stdout;
+            assert_eq!(
+                String::from_utf8_lossy(&from_shard),
+                String::from_utf8_lossy(&direct),
+                "version {version}, {format}"
+            );
+        }
+    }
+}
+
+#[test]
+fn shard_fixtures_hold_what_this_build_prepares_with_their_word_hash() {
+    let input = in_repo(FIXTURE_INPUT).to_string_lossy().into_owned();
+    let corpus = read_inputs(&[input], &ReadOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(corpus.docs.len(), 12);
+    for (version, path, hash) in SHARD_FIXTURES {
+        let file = in_repo(path);
+        let bytes = std::fs::read(&file).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            bytes[8..12],
+            version.to_le_bytes(),
+            "{path}: header version"
+        );
+        let (shingle, shards) = shard::read(&file).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(shingle.hash, hash, "{path}");
+        let cfg = Config {
+            shingle: ShingleConfig {
+                hash,
+                ..ShingleConfig::default()
+            },
+            ..Config::default()
+        };
+        assert_eq!(shingle, cfg.shingle, "{path}");
+        assert_eq!(shards.docs.len(), corpus.docs.len(), "{path}");
+        let mut scratch = PrepareScratch::default();
+        for ((got, prepared), want) in shards.docs.iter().zip(&shards.prepared).zip(&corpus.docs) {
+            assert_eq!(got.id, want.id, "{path}");
+            assert_eq!(got.source, want.source, "{path}: {}", want.id);
+            assert_eq!(got.published, want.published, "{path}: {}", want.id);
+            assert_eq!(got.origin.line, want.origin.line, "{path}: {}", want.id);
+            assert_eq!(
+                got.origin.file.as_str(),
+                FIXTURE_INPUT,
+                "{path}: {}",
+                want.id
+            );
+            // A version-1 file's 64-bit shingles are read narrowed to what this build keeps.
+            let now = prepare(&want.text, &cfg, &mut scratch);
+            assert_eq!(prepared.paragraphs, now.paragraphs, "{path}: {}", want.id);
+            assert_eq!(
+                prepared.paragraph_meta, now.paragraph_meta,
+                "{path}: {}",
+                want.id
+            );
+            assert_eq!(prepared.shingles, now.shingles, "{path}: {}", want.id);
+        }
+    }
+}
+
+#[test]
+fn sketch_writes_the_version_3_fixture_byte_for_byte() {
+    // While this build writes version 3, it must write what the version-3 fixture holds: the
+    // format did not change without a version bump (then add a fixture for the new version).
+    assert_eq!(shard::FORMAT_VERSION, 3);
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let out = dir.path().join("again.wds");
+    // Run from the repository root with the same relative path: the path is part of the file.
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_wiredup"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["sketch", FIXTURE_INPUT, "-o", &out.to_string_lossy(), "-q"])
+        .output()
+        .unwrap_or_else(|e| panic!("spawn wiredup: {e}"));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let again = std::fs::read(&out).unwrap_or_else(|e| panic!("{e}"));
+    let fixture = std::fs::read(in_repo(SHARD_FIXTURES[2].1)).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        again == fixture,
+        "sketch no longer writes shard-v3.wds byte for byte"
+    );
 }
