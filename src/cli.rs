@@ -73,8 +73,8 @@ pub enum Command {
         input: InputArgs,
         #[command(flatten)]
         shingles: ShingleArgs,
-        /// The shard file to write (atomically).
-        #[arg(short, long)]
+        /// The shard file to write (atomically; a file, not standard output).
+        #[arg(short, long, value_parser = file_path)]
         output: PathBuf,
         /// Worker threads (default: all cores). Output does not depend on it.
         #[arg(long, short = 'j', value_parser = clap::value_parser!(u32).range(1..=1024))]
@@ -126,8 +126,8 @@ pub enum IndexCommand {
         input: InputArgs,
         #[command(flatten)]
         detect: DetectArgs,
-        /// The index file to write (atomically).
-        #[arg(short, long, value_name = "IDX")]
+        /// The index file to write (atomically; a file, not standard output).
+        #[arg(short, long, value_name = "IDX", value_parser = file_path)]
         output: PathBuf,
     },
     /// Add documents to an index, one after the other (each joins the cluster of its best match
@@ -183,7 +183,7 @@ pub enum IndexCommand {
         /// max) on standard error (for benchmarks; the output is the same).
         #[arg(long)]
         latency: bool,
-        /// Write to this file (atomically) instead of standard output.
+        /// Write to this file (atomically) instead of standard output (`-`: standard output).
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
@@ -365,7 +365,7 @@ pub struct ClusterOutArgs {
     /// document) or pairs (one line per verified pair).
     #[arg(long, value_enum, default_value_t = OutFormat::Clusters)]
     pub format: OutFormat,
-    /// Write to this file (atomically) instead of standard output.
+    /// Write to this file (atomically) instead of standard output (`-`: standard output).
     #[arg(short, long)]
     pub output: Option<PathBuf>,
 }
@@ -557,6 +557,17 @@ fn iso_time(s: &str) -> Result<i64, String> {
 }
 
 /// Parses a positive number of days.
+/// Parses the path of a binary file that is written whole and then renamed into place (a
+/// clap value parser): `-` would not be standard output there but a file named `-`.
+fn file_path(s: &str) -> Result<PathBuf, String> {
+    if s == "-" {
+        return Err(
+            "this file is written whole and renamed into place: name a file, not `-`".into(),
+        );
+    }
+    Ok(PathBuf::from(s))
+}
+
 fn positive_days(s: &str) -> Result<f64, String> {
     let v: f64 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
     if v.is_finite() && v > 0.0 {

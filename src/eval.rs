@@ -333,6 +333,13 @@ fn parse_line(text: &str) -> Result<Vec<(String, String)>, String> {
         Value::Object(o) => o,
         other => return Err(format!("expected a JSON object, got {}", kind(other))),
     };
+    if !obj.contains_key("cluster") && obj.contains_key("a") && obj.contains_key("b") {
+        return Err(
+            "missing field \"cluster\": this is a pair (`--format pairs`); eval reads \
+                    `--format assignments` or `--format clusters` output"
+                .into(),
+        );
+    }
     let cluster = label(field(obj, "cluster")?, "cluster")?;
     match obj.get("members") {
         // (b) a cluster record from `wiredup cluster`.
@@ -766,6 +773,10 @@ mod tests {
             "3: missing field \"cluster\""
         );
         assert_eq!(err_of("{\"cluster\": 1}\n"), "1: missing field \"id\"");
+        assert!(
+            err_of("{\"a\": \"x\", \"b\": \"y\", \"similarity\": 0.9}\n")
+                .starts_with("1: missing field \"cluster\": this is a pair (`--format pairs`)")
+        );
         assert!(err_of(&format!("{ok}not json\n")).starts_with("2: invalid JSON"));
         assert!(err_of("[1, 2]\n").starts_with("1: expected a JSON object"));
         assert!(err_of("{\"id\": \"a\", \"cluster\": 1.5}\n")

@@ -23,7 +23,7 @@
 
 use std::fs::{self, File};
 use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use xxhash_rust::xxh3::Xxh3;
@@ -42,7 +42,29 @@ pub(crate) enum OpenError {
     Corrupt(String),
 }
 
-/// Writes a framed file at `path` atomically; `body` writes the body.
+/// The file that writing `path` whole and renaming it into place should replace: `path`
+/// itself, or, where `path` is a symbolic link (or a chain of them), the file it finally
+/// names, whether that exists yet or not. Renaming over the link would replace the link with a
+/// regular file and leave the file it named stale; `cp`, shells and editors write through it.
+pub(crate) fn write_target(path: &Path) -> PathBuf {
+    let mut p = path.to_path_buf();
+    // As many hops as the kernel follows before it reports a loop.
+    for _ in 0..40 {
+        let is_link = fs::symlink_metadata(&p).is_ok_and(|m| m.file_type().is_symlink());
+        let Some(next) = is_link.then(|| fs::read_link(&p).ok()).flatten() else {
+            break;
+        };
+        p = if next.is_absolute() {
+            next
+        } else {
+            p.parent().unwrap_or(Path::new("")).join(next)
+        };
+    }
+    p
+}
+
+/// Writes a framed file at `path` atomically; `body` writes the body. A symbolic link is
+/// written through ([`write_target`]).
 pub(crate) fn save_atomic(
     path: &Path,
     magic: &[u8; 8],
@@ -50,6 +72,7 @@ pub(crate) fn save_atomic(
     body: impl FnOnce(&mut BodyWriter<BufWriter<File>>) -> io::Result<()>,
 ) -> io::Result<()> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let path = &write_target(path);
     // A rename over a device or FIFO would replace it with this file (`/dev/null` as root).
     if fs::metadata(path).is_ok_and(|m| !m.is_file()) {
         return Err(io::Error::new(

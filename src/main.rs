@@ -53,12 +53,12 @@ fn main() {
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Runs `write` on a file at `path`, written atomically (a temporary file renamed when
-/// complete), or for `None` on standard output; `write` adds its own error context.
+/// complete), or for `None` or `-` on standard output; `write` adds its own error context.
 fn write_output<T>(
     path: Option<&Path>,
     write: impl FnOnce(&mut dyn Write) -> Result<T>,
 ) -> Result<T> {
-    match path {
+    match stdout_dash(path) {
         Some(path) => {
             let mut f = AtomicFile::create(path)
                 .with_context(|| format!("{}: cannot create", path.display()))?;
@@ -77,9 +77,14 @@ fn write_output<T>(
     }
 }
 
+/// `path`, or `None` (standard output) for `-`, as every `-o` takes it.
+fn stdout_dash(path: Option<&Path>) -> Option<&Path> {
+    path.filter(|p| p.as_os_str() != "-")
+}
+
 /// The name of an output in messages: the path, or "standard output".
 fn output_name(path: Option<&Path>) -> String {
-    path.map_or_else(
+    stdout_dash(path).map_or_else(
         || "standard output".to_string(),
         |p| p.display().to_string(),
     )
@@ -696,7 +701,7 @@ fn index_command(command: IndexCommand) -> Result<i32> {
                 index.query(&corpus.docs)
             };
             let query_time = queried.elapsed();
-            match &output {
+            match stdout_dash(output.as_deref()) {
                 Some(out) => {
                     let mut f = AtomicFile::create(out)
                         .with_context(|| format!("{}: cannot create", out.display()))?;

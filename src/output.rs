@@ -352,8 +352,10 @@ pub struct AtomicFile {
 
 impl AtomicFile {
     /// Creates the temporary file next to `target` (same directory, so the rename is atomic),
-    /// or opens `target` itself when it exists and is not a regular file.
+    /// or opens `target` itself when it exists and is not a regular file. A symbolic link is
+    /// written through: the file it names is the one replaced, and the link stays.
     pub fn create(target: &Path) -> io::Result<Self> {
+        let target = &crate::framed::write_target(target);
         // Follows symbolic links: `/dev/stdout` is a link to whatever standard output is.
         if let Ok(meta) = std::fs::metadata(target) {
             if meta.is_dir() {
@@ -500,6 +502,50 @@ mod tests {
             std::fs::read_dir(dir.path()).map(|d| d.count()).ok(),
             Some(1)
         );
+    }
+
+    /// A symbolic link is written through: the file it names gets the output (through a chain
+    /// of links, and also when that file does not exist yet), and the links stay links.
+    #[cfg(unix)]
+    #[test]
+    fn atomic_file_writes_through_symbolic_links() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let real = dir.path().join("real.jsonl");
+        std::fs::write(&real, "old\n").expect("write");
+        let link = dir.path().join("link");
+        let chain = dir.path().join("chain");
+        std::os::unix::fs::symlink("real.jsonl", &link).expect("symlink");
+        std::os::unix::fs::symlink(&link, &chain).expect("symlink");
+        let mut f = AtomicFile::create(&chain).expect("create");
+        f.writer().write_all(b"new\n").expect("write");
+        f.commit().expect("commit");
+        assert_eq!(
+            std::fs::read_to_string(&real).ok().as_deref(),
+            Some("new\n")
+        );
+        for l in [&link, &chain] {
+            let kind = std::fs::symlink_metadata(l).expect("stat").file_type();
+            assert!(
+                kind.is_symlink(),
+                "{} was replaced by {kind:?}",
+                l.display()
+            );
+        }
+        // A link to a file not there yet: the file is created where the link points.
+        let dangling = dir.path().join("dangling");
+        std::os::unix::fs::symlink("later.jsonl", &dangling).expect("symlink");
+        let mut f = AtomicFile::create(&dangling).expect("create");
+        f.writer().write_all(b"made\n").expect("write");
+        f.commit().expect("commit");
+        let made = dir.path().join("later.jsonl");
+        assert_eq!(
+            std::fs::read_to_string(made).ok().as_deref(),
+            Some("made\n")
+        );
+        assert!(std::fs::symlink_metadata(&dangling)
+            .expect("stat")
+            .file_type()
+            .is_symlink());
     }
 
     /// A FIFO standing in for `/dev/null` (a test must not risk the real one): it is written

@@ -184,6 +184,13 @@ struct SpillDir {
 
 impl SpillDir {
     fn create(parent: &Path) -> Result<Self, SpillError> {
+        if fs::metadata(parent).is_ok_and(|m| !m.is_dir()) {
+            // create_dir_all would say only "File exists".
+            return Err(io_err(parent)(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "the spill directory exists and is not a directory",
+            )));
+        }
         fs::create_dir_all(parent).map_err(io_err(parent))?;
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

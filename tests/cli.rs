@@ -1350,3 +1350,40 @@ fn output_to_a_fifo_is_written_through_it() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("is a directory"), "{}", stderr(&o));
 }
+
+/// `-o -` is standard output for every command that writes lines (a file named `-` in the
+/// working directory before), and a usage error for the files written whole and renamed
+/// (shards, indexes), which cannot go to standard output.
+#[test]
+fn dash_output_is_standard_output_or_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = ok(&run(&["cluster", CORPUS, "-q", "--format", "assignments"]));
+    assert_eq!(plain.lines().count(), 44);
+    let shard = dir.path().join("c.wds");
+    ok(&run(&["sketch", CORPUS, "-q", "-o", p(&shard)]));
+    for input in [("cluster", CORPUS), ("cluster-shards", p(&shard))] {
+        let args = [input.0, input.1, "-q", "--format", "assignments", "-o", "-"];
+        assert_eq!(
+            ok(&run_in(Some(dir.path()), &args, None)),
+            plain,
+            "{args:?}"
+        );
+    }
+    let index = dir.path().join("c.wdx");
+    ok(&run(&["index", "build", CORPUS, "-q", "-o", p(&index)]));
+    let o = run_in(
+        Some(dir.path()),
+        &["index", "query", p(&index), CORPUS, "-q", "-o", "-"],
+        None,
+    );
+    assert_eq!(ok(&o).lines().count(), 44);
+    for args in [
+        vec!["sketch", CORPUS, "-q", "-o", "-"],
+        vec!["index", "build", CORPUS, "-q", "-o", "-"],
+    ] {
+        let o = run_in(Some(dir.path()), &args, None);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains("not `-`"), "{}", stderr(&o));
+    }
+    assert!(!dir.path().join("-").exists(), "a file named - was written");
+}

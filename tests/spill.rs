@@ -214,3 +214,19 @@ fn spilled_dedup_writes_the_same_records_as_in_memory() {
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("standard input"));
 }
+
+#[test]
+fn a_spill_dir_that_is_a_file_is_named_as_such() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let file = dir.path().join("not-a-dir");
+    std::fs::write(&file, "x").unwrap_or_else(|e| panic!("{e}"));
+    let f = file.to_string_lossy().into_owned();
+    let o = run(&["cluster", CORPUS, "-q", "--spill-dir", &f]);
+    assert_eq!(o.status.code(), Some(1));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.contains("not-a-dir: the spill directory exists and is not a directory"),
+        "{e}"
+    );
+    assert_eq!(std::fs::read_to_string(&file).ok().as_deref(), Some("x"));
+}
