@@ -556,7 +556,6 @@ fn iso_time(s: &str) -> Result<i64, String> {
     })
 }
 
-/// Parses a positive number of days.
 /// Parses the path of a binary file that is written whole and then renamed into place (a
 /// clap value parser): `-` would not be standard output there but a file named `-`.
 fn file_path(s: &str) -> Result<PathBuf, String> {
@@ -568,6 +567,7 @@ fn file_path(s: &str) -> Result<PathBuf, String> {
     Ok(PathBuf::from(s))
 }
 
+/// Parses a positive number of days.
 fn positive_days(s: &str) -> Result<f64, String> {
     let v: f64 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
     if v.is_finite() && v > 0.0 {

@@ -267,7 +267,7 @@ fn run(cli: Cli) -> Result<i32> {
             let (corpus, out) = read_and_detect(&input.inputs, &ropts, &cfg, detect.quiet, |d| {
                 d.record.is_some()
             })?;
-            let path = (output.as_os_str() != "-").then_some(output.as_path());
+            let path = stdout_dash(Some(output.as_path()));
             let name = output_name(path);
             let counts = write_output(path, |mut w| {
                 output::write_dedup(
@@ -453,7 +453,7 @@ struct QueryOut<'a> {
     matches: Vec<MatchOut<'a>>,
 }
 
-fn write_query_results<W: Write>(
+fn write_query_results<W: Write + ?Sized>(
     w: &mut W,
     results: &[wiredup::index::QueryResult],
     top: Option<usize>,
@@ -701,23 +701,11 @@ fn index_command(command: IndexCommand) -> Result<i32> {
                 index.query(&corpus.docs)
             };
             let query_time = queried.elapsed();
-            match stdout_dash(output.as_deref()) {
-                Some(out) => {
-                    let mut f = AtomicFile::create(out)
-                        .with_context(|| format!("{}: cannot create", out.display()))?;
-                    write_query_results(f.writer(), &results, top)
-                        .with_context(|| format!("{}: write failed", out.display()))?;
-                    f.commit()
-                        .with_context(|| format!("{}: write failed", out.display()))?;
-                }
-                None => {
-                    let stdout = std::io::stdout();
-                    let mut w = std::io::BufWriter::new(stdout.lock());
-                    write_query_results(&mut w, &results, top)
-                        .context("writing to standard output")?;
-                    w.flush().context("writing to standard output")?;
-                }
-            }
+            let name = output_name(output.as_deref());
+            write_output(output.as_deref(), |w| {
+                write_query_results(w, &results, top)
+                    .with_context(|| format!("{name}: write failed"))
+            })?;
             if !opts.quiet {
                 let with = results.iter().filter(|r| !r.matches.is_empty()).count();
                 eprintln!(
@@ -869,7 +857,7 @@ fn dedup_spilled(
     }
     let ropts = input.read.to_options(false);
     let run = run_spilled(&input.inputs, &ropts, cfg, spill, detect.quiet)?;
-    let path = (output.as_os_str() != "-").then_some(output);
+    let path = stdout_dash(Some(output));
     let name = output_name(path);
     let counts = write_output(path, |w| {
         Ok(wiredup::spill::write_dedup(
